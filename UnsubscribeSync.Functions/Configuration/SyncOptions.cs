@@ -1,0 +1,52 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace UnsubscribeSync.Functions.Configuration;
+
+/// <summary>Which Salesforce checkbox holds the opt-out.</summary>
+public enum OptOutTargetField
+{
+    /// <summary>The standard Email Opt Out field, <c>HasOptedOutOfEmail</c>.</summary>
+    EmailOptOut,
+
+    /// <summary>The custom Marketo Sales Opt Out field, kept apart from marketing opt-outs.</summary>
+    MarketoSalesOptOut,
+}
+
+/// <summary>What the nightly sync does when Salesforce un-checks an opt-out we hold.</summary>
+public enum SalesforceUncheckPolicy
+{
+    /// <summary>Write the opt-out again and report the drift (opt-out is sticky).</summary>
+    Reassert,
+
+    /// <summary>Honour an un-check that is newer than our unsubscribe.</summary>
+    Resubscribe,
+}
+
+/// <summary>The <c>Sync</c> app settings (<c>Sync__*</c>).</summary>
+public sealed class SyncOptions
+{
+    public const string SectionName = "Sync";
+
+    /// <summary>Runs the nightly two-way sync; push stays on either way.</summary>
+    public bool NightlyEnabled { get; set; } = true;
+
+    /// <summary>The field opt-outs are written to.</summary>
+    public OptOutTargetField TargetField { get; set; } = OptOutTargetField.EmailOptOut;
+
+    /// <summary>The custom field's API name; discovered from Salesforce's describe when empty.</summary>
+    [RegularExpression(@"^[A-Za-z][A-Za-z0-9_]*__c$", ErrorMessage = "Sync:MarketoSalesOptOutField must be a custom field API name ending in __c.")]
+    public string? MarketoSalesOptOutField { get; set; }
+
+    /// <summary>What a Salesforce un-check does.</summary>
+    public SalesforceUncheckPolicy SalesforceUncheck { get; set; } = SalesforceUncheckPolicy.Reassert;
+
+    /// <summary>Whether explicit resubscribe events clear the Salesforce field.</summary>
+    public bool PushResubscribes { get; set; }
+
+    /// <summary>Finds Leads and Contacts by email for events without a Salesforce Id.</summary>
+    public bool ResolveByEmail { get; set; }
+
+    /// <summary>Above this share of the daily API allocation, non-urgent work is deferred.</summary>
+    [Range(1, 100, ErrorMessage = "Sync:ApiBudgetPercent must be between 1 and 100.")]
+    public int ApiBudgetPercent { get; set; } = 75;
+}

@@ -1,0 +1,146 @@
+using System.Diagnostics.CodeAnalysis;
+
+namespace UnsubscribeSync.Functions.Salesforce;
+
+/// <summary>The Salesforce object types we write opt-outs to, told apart by their Id prefix.</summary>
+public enum SalesforceObjectType
+{
+    Contact,
+    Lead,
+}
+
+/// <summary>
+/// A Contact or Lead Id in its 18-character, case-insensitive form. Callers may give the
+/// 15-character, case-sensitive form; the checksum suffix is computed for it, and verified when
+/// an 18-character Id is given.
+/// </summary>
+public readonly record struct SalesforceId
+{
+    private const string ChecksumAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345";
+
+    private SalesforceId(string value, SalesforceObjectType objectType)
+    {
+        Value = value;
+        ObjectType = objectType;
+    }
+
+    /// <summary>The 18-character Id.</summary>
+    public string Value { get; }
+
+    /// <summary>Contact (prefix 003) or Lead (prefix 00Q).</summary>
+    public SalesforceObjectType ObjectType { get; }
+
+    /// <summary>The API name of the record's sObject type.</summary>
+    public string SObjectName => ObjectType == SalesforceObjectType.Contact ? "Contact" : "Lead";
+
+    public override string ToString() => Value ?? string.Empty;
+
+    /// <summary>Parses a 15- or 18-character Contact or Lead Id.</summary>
+    /// <exception cref="FormatException">The Id is malformed, has a wrong checksum, or is not a Contact or Lead.</exception>
+    public static SalesforceId Parse(string? value)
+    {
+        return TryParse(value, out var id, out var error) ? id : throw new FormatException(error);
+    }
+
+    /// <summary>Parses a 15- or 18-character Contact or Lead Id, saying why when it cannot.</summary>
+    public static bool TryParse(string? value, out SalesforceId id, [NotNullWhen(false)] out string? error)
+    {
+        id = default;
+        if (string.IsNullOrEmpty(value))
+        {
+            error = "must be a 15- or 18-character Salesforce Id";
+            return false;
+        }
+
+        if (value.Length is not (15 or 18))
+        {
+            error = "must be a 15- or 18-character Salesforce Id";
+            return false;
+        }
+
+        foreach (var c in value)
+        {
+            if (!char.IsAsciiLetterOrDigit(c))
+            {
+                error = "must contain only letters and digits";
+                return false;
+            }
+        }
+
+        var fifteen = value.AsSpan(0, 15);
+        var suffix = ComputeSuffix(fifteen);
+        if (value.Length == 18)
+        {
+            // An 18-character Id is case-insensitive: the suffix records the case of the first 15 characters.
+            if (!value.AsSpan(15).Equals(suffix, StringComparison.OrdinalIgnoreCase))
+            {
+                error = "has an incorrect checksum (the last 3 characters do not match the first 15)";
+                return false;
+            }
+
+            fifteen = RestoreCase(value.AsSpan(0, 15), value.AsSpan(15).ToString().ToUpperInvariant());
+            suffix = ComputeSuffix(fifteen);
+        }
+
+        SalesforceObjectType type;
+        if (fifteen.StartsWith("003", StringComparison.Ordinal))
+        {
+            type = SalesforceObjectType.Contact;
+        }
+        else if (fifteen.StartsWith("00Q", StringComparison.Ordinal))
+        {
+            type = SalesforceObjectType.Lead;
+        }
+        else
+        {
+            error = "must be a Contact (003) or Lead (00Q) Id";
+            return false;
+        }
+
+        id = new SalesforceId(string.Concat(fifteen, suffix), type);
+        error = null;
+        return true;
+    }
+
+    /// <summary>Computes the 3-character checksum suffix of a 15-character Id.</summary>
+    public static string ComputeSuffix(ReadOnlySpan<char> fifteen)
+    {
+        if (fifteen.Length != 15)
+        {
+            throw new ArgumentException("A Salesforce Id checksum is computed over exactly 15 characters.", nameof(fifteen));
+        }
+
+        Span<char> suffix = stackalloc char[3];
+        for (var chunk = 0; chunk < 3; chunk++)
+        {
+            var bits = 0;
+            for (var i = 0; i < 5; i++)
+            {
+                if (char.IsAsciiLetterUpper(fifteen[(chunk * 5) + i]))
+                {
+                    bits |= 1 << i;
+                }
+            }
+
+            suffix[chunk] = ChecksumAlphabet[bits];
+        }
+
+        return new string(suffix);
+    }
+
+    private static string RestoreCase(ReadOnlySpan<char> fifteen, string suffix)
+    {
+        Span<char> chars = stackalloc char[15];
+        for (var chunk = 0; chunk < 3; chunk++)
+        {
+            var bits = ChecksumAlphabet.IndexOf(suffix[chunk], StringComparison.Ordinal);
+            for (var i = 0; i < 5; i++)
+            {
+                var c = fifteen[(chunk * 5) + i];
+                chars[(chunk * 5) + i] = (bits & (1 << i)) != 0 ? char.ToUpperInvariant(c) : char.ToLowerInvariant(c);
+            }
+        }
+
+        return new string(chars);
+    }
+}

@@ -1,0 +1,337 @@
+// UnsubscribeSync infrastructure: one resource group with a Flex Consumption function app, its
+// storage, monitoring, Key Vault and user-assigned identity.
+//
+// Subscription scope, the layout `azd up` expects: the template creates (or reuses) the resource
+// group itself, so a fresh environment needs nothing but a subscription. Deploying it needs the right
+// to create resource groups and role assignments (Owner, or Contributor + Role Based Access Control
+// Administrator / User Access Administrator). Without azd:
+//   az deployment sub create -l <region> -f infra/main.bicep -p environmentName=... salesforceLoginUrl=...
+targetScope = 'subscription'
+
+// ---------------------------------------------------------------- environment
+
+@description('Short environment name (azd: AZURE_ENV_NAME). Names the resource group and seeds the unique resource names.')
+@minLength(1)
+@maxLength(40)
+param environmentName string
+
+@description('Azure region for every resource (one that offers Flex Consumption).')
+@minLength(1)
+param location string
+
+@description('Resource group to create or reuse. Empty: rg-<environmentName>.')
+param resourceGroupName string = ''
+
+@description('Function app name (its host name is <name>.azurewebsites.net). Empty: func-<unique token>.')
+@maxLength(60)
+param functionAppName string = ''
+
+@description('Object id of the person or pipeline deploying (azd: AZURE_PRINCIPAL_ID). When set, it gets Key Vault Secrets Officer so it can set the secrets. Empty: no assignment.')
+param principalId string = ''
+
+@description('Type of principalId: User for a person, ServicePrincipal for a pipeline identity.')
+@allowed([
+  'User'
+  'Group'
+  'ServicePrincipal'
+])
+param principalType string = 'User'
+
+// ---------------------------------------------------------------- hosting
+
+@description('Flex Consumption instance memory in MB.')
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
+
+@description('Most instances the app scales out to. Each instance makes its own Salesforce calls; a lower cap protects the org\'s API allocation.')
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int = 40
+
+@description('Days Log Analytics keeps telemetry.')
+@minValue(30)
+@maxValue(730)
+param logRetentionInDays int = 30
+
+@description('Key Vault purge protection. Recommended for production; it cannot be switched off again and it blocks `azd down --purge` from freeing the vault name until the retention period ends.')
+param enableKeyVaultPurgeProtection bool = false
+
+@description('Days a deleted Key Vault (or secret) stays recoverable.')
+@minValue(7)
+@maxValue(90)
+param keyVaultSoftDeleteRetentionInDays int = 90
+
+// ---------------------------------------------------------------- storage names
+
+@description('Queue the webhook writes accepted unsubscribes to (app setting PushQueueName). At most 56 characters so <name>-poison is valid.')
+@minLength(3)
+@maxLength(56)
+param pushQueueName string = 'unsubscribe-push'
+
+@description('Queue the nightly sync fans its work items out to (app setting SyncBatchQueueName). At most 56 characters.')
+@minLength(3)
+@maxLength(56)
+param syncBatchQueueName string = 'sync-batches'
+
+// ---------------------------------------------------------------- sync behaviour (app settings)
+
+@description('NightlySyncSchedule: six-field NCRONTAB in UTC ({second} {minute} {hour} {day} {month} {day-of-week}). Default 04:00 UTC. Empty also means the default.')
+param nightlySyncSchedule string = '0 0 4 * * *'
+
+@description('Sync__NightlyEnabled: run the nightly two-way sync. Push of webhook unsubscribes stays on either way.')
+param nightlySyncEnabled bool = true
+
+@description('Sync__TargetField: the Salesforce checkbox written, EmailOptOut (HasOptedOutOfEmail) or MarketoSalesOptOut (custom field).')
+@allowed([
+  'EmailOptOut'
+  'MarketoSalesOptOut'
+])
+param syncTargetField string = 'EmailOptOut'
+
+@description('Sync__MarketoSalesOptOutField: API name of the custom Marketo Sales Opt Out field (ends in __c). Empty: the app discovers it.')
+param marketoSalesOptOutField string = ''
+
+@description('Sync__SalesforceUncheck: Reassert writes the opt-out again when someone un-checks it in Salesforce; Resubscribe honours a newer un-check.')
+@allowed([
+  'Reassert'
+  'Resubscribe'
+])
+param salesforceUncheckPolicy string = 'Reassert'
+
+@description('Sync__PushResubscribes: whether explicit resubscribe events from Marketo Sales clear the Salesforce field.')
+param pushResubscribes bool = false
+
+@description('Sync__ResolveByEmail: find Leads/Contacts by email for events without a Salesforce Id (and update all of them).')
+param resolveByEmail bool = false
+
+@description('Sync__ApiBudgetPercent: above this share of the org\'s daily API allocation, non-urgent work is deferred.')
+@minValue(1)
+@maxValue(100)
+param apiBudgetPercent int = 75
+
+// ---------------------------------------------------------------- Salesforce
+
+@description('Salesforce__LoginUrl: the org\'s My Domain URL, e.g. https://yourcompany.my.salesforce.com (azd: SALESFORCE_LOGIN_URL).')
+@minLength(12)
+param salesforceLoginUrl string
+
+@description('Salesforce__ClientId: consumer key of the connected app / external client app (azd: SALESFORCE_CLIENT_ID).')
+param salesforceClientId string = ''
+
+@description('How the app signs in to Salesforce: ClientCredentials (consumer secret, Run As user) or JwtBearer (certificate, pre-authorized user).')
+@allowed([
+  'ClientCredentials'
+  'JwtBearer'
+])
+param salesforceAuthFlow string = 'ClientCredentials'
+
+@description('Salesforce__Username: the integration user the JWT bearer flow signs in as. Used only with JwtBearer.')
+param salesforceUsername string = ''
+
+@description('Salesforce__JwtAudience: aud claim of the JWT bearer assertion (https://test.salesforce.com for sandboxes). Used only with JwtBearer. Empty also means the default.')
+param salesforceJwtAudience string = 'https://login.salesforce.com'
+
+@description('Salesforce__ApiVersion: REST API version the app calls.')
+param salesforceApiVersion string = '66.0'
+
+// ---------------------------------------------------------------- webhook
+
+@description('Require signed webhooks: sets Webhook__SigningSecret to a Key Vault reference (secret webhook-signing-secret). false: the setting is not written and unsigned webhooks are accepted (the function key still applies).')
+param requireWebhookSignature bool = true
+
+// ---------------------------------------------------------------- optional secret seeds
+
+@description('Optional: seeds Key Vault secret salesforce-client-secret (ClientCredentials flow). Empty: set it after deployment.')
+@secure()
+param salesforceClientSecret string = ''
+
+@description('Optional: seeds Key Vault secret salesforce-private-key, the PEM private key (JwtBearer flow). Empty: set it after deployment.')
+@secure()
+param salesforcePrivateKey string = ''
+
+@description('Optional: seeds Key Vault secret webhook-signing-secret. Empty: set it after deployment.')
+@secure()
+param webhookSigningSecret string = ''
+
+// ---------------------------------------------------------------- names
+
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = {
+  'azd-env-name': environmentName
+  application: 'UnsubscribeSync'
+}
+var appName = empty(functionAppName) ? 'func-${resourceToken}' : functionAppName
+var deploymentContainerName = 'app-package-${take(appName, 32)}-${take(resourceToken, 7)}'
+
+var secretNames = {
+  salesforceClientSecret: 'salesforce-client-secret'
+  salesforcePrivateKey: 'salesforce-private-key'
+  webhookSigningSecret: 'webhook-signing-secret'
+}
+
+var useJwtBearer = salesforceAuthFlow == 'JwtBearer'
+
+// azd substitutes an unset environment variable as '': treat that as "use the default".
+var effectiveSchedule = empty(nightlySyncSchedule) ? '0 0 4 * * *' : nightlySyncSchedule
+var effectiveJwtAudience = empty(salesforceJwtAudience) ? 'https://login.salesforce.com' : salesforceJwtAudience
+
+// Only the chosen flow's settings are written: a Key Vault reference that cannot be resolved would
+// leave its literal text in the setting and fail the app's startup validation.
+var settings = union(
+  {
+    NightlySyncSchedule: effectiveSchedule
+    PushQueueName: pushQueueName
+    SyncBatchQueueName: syncBatchQueueName
+    Sync__NightlyEnabled: string(nightlySyncEnabled)
+    Sync__TargetField: syncTargetField
+    Sync__SalesforceUncheck: salesforceUncheckPolicy
+    Sync__PushResubscribes: string(pushResubscribes)
+    Sync__ResolveByEmail: string(resolveByEmail)
+    Sync__ApiBudgetPercent: string(apiBudgetPercent)
+    Salesforce__LoginUrl: salesforceLoginUrl
+    Salesforce__ClientId: salesforceClientId
+    Salesforce__ApiVersion: salesforceApiVersion
+  },
+  empty(marketoSalesOptOutField) ? {} : { Sync__MarketoSalesOptOutField: marketoSalesOptOutField },
+  useJwtBearer
+    ? {
+        Salesforce__Username: salesforceUsername
+        Salesforce__JwtAudience: effectiveJwtAudience
+      }
+    : {}
+)
+
+var keyVaultSettings = union(
+  useJwtBearer
+    ? { Salesforce__PrivateKey: secretNames.salesforcePrivateKey }
+    : { Salesforce__ClientSecret: secretNames.salesforceClientSecret },
+  requireWebhookSignature ? { Webhook__SigningSecret: secretNames.webhookSigningSecret } : {}
+)
+
+// ---------------------------------------------------------------- resources
+
+resource rg 'Microsoft.Resources/resourceGroups@2025-04-01' = {
+  name: empty(resourceGroupName) ? 'rg-${environmentName}' : resourceGroupName
+  location: location
+  tags: tags
+}
+
+module identity 'modules/identity.bicep' = {
+  name: 'identity'
+  scope: rg
+  params: {
+    name: 'id-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    logAnalyticsName: 'log-${resourceToken}'
+    applicationInsightsName: 'appi-${resourceToken}'
+    location: location
+    tags: tags
+    retentionInDays: logRetentionInDays
+    appPrincipalId: identity.outputs.principalId
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    name: 'st${resourceToken}'
+    location: location
+    tags: tags
+    deploymentContainerName: deploymentContainerName
+    queueNames: [
+      pushQueueName
+      '${pushQueueName}-poison'
+      syncBatchQueueName
+      '${syncBatchQueueName}-poison'
+    ]
+    tableNames: [
+      'Ledger'
+      'Audit'
+      'Intake'
+      'SyncRuns'
+      'SyncState'
+    ]
+    appPrincipalId: identity.outputs.principalId
+  }
+}
+
+module keyVault 'modules/keyvault.bicep' = {
+  name: 'keyvault'
+  scope: rg
+  params: {
+    name: 'kv-${resourceToken}'
+    location: location
+    tags: tags
+    enablePurgeProtection: enableKeyVaultPurgeProtection
+    softDeleteRetentionInDays: keyVaultSoftDeleteRetentionInDays
+    appPrincipalId: identity.outputs.principalId
+    operatorPrincipalId: principalId
+    operatorPrincipalType: principalType
+    secrets: {
+      '${secretNames.salesforceClientSecret}': salesforceClientSecret
+      '${secretNames.salesforcePrivateKey}': salesforcePrivateKey
+      '${secretNames.webhookSigningSecret}': webhookSigningSecret
+    }
+  }
+}
+
+// Uses outputs of every other module, so it starts only after the identity's role assignments and
+// any seeded secrets exist.
+module functionApp 'modules/functionapp.bicep' = {
+  name: 'functionapp'
+  scope: rg
+  params: {
+    name: appName
+    planName: 'plan-${resourceToken}'
+    location: location
+    tags: tags
+    appTags: union(tags, { 'azd-service-name': 'functions' })
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    storageAccountName: storage.outputs.name
+    storageBlobEndpoint: storage.outputs.blobEndpoint
+    deploymentContainerName: storage.outputs.deploymentContainerName
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    keyVaultUri: keyVault.outputs.uri
+    instanceMemoryMB: instanceMemoryMB
+    maximumInstanceCount: maximumInstanceCount
+    settings: settings
+    keyVaultSettings: keyVaultSettings
+  }
+}
+
+// ---------------------------------------------------------------- outputs (azd stores them in .azure/<env>/.env)
+
+@description('Resource group holding everything.')
+output AZURE_RESOURCE_GROUP string = rg.name
+
+@description('Region used.')
+output AZURE_LOCATION string = location
+
+@description('Entra tenant of the subscription.')
+output AZURE_TENANT_ID string = tenant().tenantId
+
+@description('Name of the function app.')
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+
+@description('Name of the Key Vault that holds the Salesforce and webhook secrets.')
+output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
+
+@description('Client id of the app\'s user-assigned managed identity.')
+output AZURE_MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
+
+@description('Marketo Sales webhook URL (add the function key as x-functions-key header or ?code=).')
+output WEBHOOK_URL string = 'https://${functionApp.outputs.defaultHostName}/api/unsubscribes'

@@ -1,0 +1,175 @@
+using Microsoft.Extensions.Logging;
+using UnsubscribeSync.Functions.Ledger;
+using UnsubscribeSync.Functions.Push;
+using UnsubscribeSync.Functions.Storage;
+
+namespace UnsubscribeSync.Functions.Intake;
+
+/// <summary>Which events were accepted now and which had been accepted before.</summary>
+public sealed record IntakeOutcome(IReadOnlyList<string> Accepted, IReadOnlyList<string> Duplicates);
+
+/// <summary>Records validated events durably: idempotency record, ledger, audit, then the push queue.</summary>
+public interface IIntakeService
+{
+    /// <summary>Returns only when every event is in the ledger and queued.</summary>
+    /// <exception cref="StorageUnavailableException">Storage failed part-way; a retry of the same request finishes the work.</exception>
+    Task<IntakeOutcome> AcceptAsync(IReadOnlyList<UnsubscribeEvent> events, CancellationToken cancellationToken);
+
+    /// <summary>Finishes one event whose intake stopped half-way (used by the nightly sweep and by retries).</summary>
+    Task<bool> CompleteAsync(IntakeRecordEntity record, CancellationToken cancellationToken);
+}
+
+/// <inheritdoc />
+public sealed partial class IntakeService(
+    StorageBootstrap bootstrap,
+    IIntakeRecords intakeRecords,
+    ILedgerStore ledger,
+    IAuditLog audit,
+    IPushQueue pushQueue,
+    TimeProvider timeProvider,
+    ILogger<IntakeService> logger) : IIntakeService
+{
+    // Different addresses are independent partitions; a little parallelism keeps a 100-event batch fast.
+    private const int MaxParallelAddresses = 8;
+
+    public async Task<IntakeOutcome> AcceptAsync(IReadOnlyList<UnsubscribeEvent> events, CancellationToken cancellationToken)
+    {
+        var accepted = new List<string>();
+        var duplicates = new List<string>();
+        var outcome = new Dictionary<string, bool>(StringComparer.Ordinal);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var unique = events.Where(e => seen.Add(e.Id)).ToList();
+
+        try
+        {
+            await bootstrap.EnsureCreatedAsync(cancellationToken);
+
+            // Events for one address run in order, so the ledger's ordering rule sees them as the caller sent them.
+            var groups = unique.GroupBy(e => e.Email.Key).Select(g => g.ToList()).ToList();
+            await Parallel.ForEachAsync(
+                groups,
+                new ParallelOptions { MaxDegreeOfParallelism = MaxParallelAddresses, CancellationToken = cancellationToken },
+                async (group, ct) =>
+                {
+                    foreach (var e in group)
+                    {
+                        var isNew = await AcceptOneAsync(e, ct);
+                        lock (outcome)
+                        {
+                            outcome[e.Id] = isNew;
+                        }
+                    }
+                });
+        }
+        catch (Exception ex) when (StorageUnavailableException.IsUnavailable(ex, cancellationToken))
+        {
+            Log.StorageUnavailable(logger, ex);
+            throw new StorageUnavailableException("Storage is unavailable; nothing was lost, retry the request.", ex);
+        }
+
+        foreach (var e in events)
+        {
+            // A repeated id within one request counts once as new, then as a duplicate.
+            if (outcome.Remove(e.Id, out var isNew) && isNew)
+            {
+                accepted.Add(e.Id);
+            }
+            else
+            {
+                duplicates.Add(e.Id);
+            }
+        }
+
+        Log.Accepted(logger, accepted.Count, duplicates.Count);
+        return new IntakeOutcome(accepted, duplicates);
+    }
+
+    public async Task<bool> CompleteAsync(IntakeRecordEntity record, CancellationToken cancellationToken)
+    {
+        if (record.IntakeStage == IntakeStage.Queued)
+        {
+            return false;
+        }
+
+        await bootstrap.EnsureCreatedAsync(cancellationToken);
+        await FinishAsync(record, StoredEvent.Deserialize(record.EventJson), cancellationToken);
+        return true;
+    }
+
+    private async Task<bool> AcceptOneAsync(UnsubscribeEvent e, CancellationToken cancellationToken)
+    {
+        var fresh = new IntakeRecordEntity
+        {
+            PartitionKey = IntakeRecords.KeyOf(e.Id),
+            EventId = e.Id,
+            EmailKey = e.Email.Key,
+            ReceivedAt = e.ReceivedAt,
+            EventJson = StoredEvent.Serialize(e),
+        };
+        var record = await intakeRecords.GetOrAddAsync(fresh, cancellationToken);
+        if (record.IntakeStage == IntakeStage.Queued)
+        {
+            return false;
+        }
+
+        // A retry finishes the event as it was first received, whatever the retry's body says.
+        var original = ReferenceEquals(record, fresh) ? e : StoredEvent.Deserialize(record.EventJson);
+        await FinishAsync(record, original, cancellationToken);
+
+        // An earlier attempt that stopped half-way was answered 503, so finishing it now is its acceptance.
+        return true;
+    }
+
+    private async Task FinishAsync(IntakeRecordEntity record, UnsubscribeEvent e, CancellationToken cancellationToken)
+    {
+        var applied = await ledger.ApplyAsync(e, cancellationToken);
+        var now = timeProvider.GetUtcNow();
+        await audit.AppendAsync(
+            new AuditEntity
+            {
+                PartitionKey = e.Email.Key,
+                RowKey = AuditLog.EventRowKey(e.OccurredAt, record.PartitionKey),
+                Kind = "event",
+                EventId = e.Id,
+                Type = e.TypeName,
+                Source = e.Source,
+                Channel = "webhook",
+                OccurredAt = e.OccurredAt,
+                ReceivedAt = e.ReceivedAt,
+                RecordedAt = now,
+                Reason = e.Reason,
+                SalesforceId = e.SalesforceId?.Value,
+                Records = applied.LinksToPush.Count == 0 ? null : string.Join(',', applied.LinksToPush.Select(l => l.SalesforceId)),
+                Outcome = applied.Decision == ConsentDecision.AlreadyApplied ? nameof(ConsentDecision.Applied).ToLowerInvariant() : applied.Decision.ToString().ToLowerInvariant(),
+                Detail = applied.LinksToPush.Count == 0 && applied.State == ConsentState.Unsubscribed && e.SalesforceId is null
+                    ? "awaiting a Salesforce Id"
+                    : null,
+            },
+            cancellationToken);
+
+        foreach (var link in applied.LinksToPush)
+        {
+            await pushQueue.SendAsync(
+                new PushMessage(PushMessage.CurrentVersion, e.Email.Key, link.SalesforceId, link.ObjectType, link.DesiredOptOut, e.Id, e.OccurredAt, now),
+                cancellationToken);
+        }
+
+        await intakeRecords.MarkQueuedAsync(record, now, cancellationToken);
+        if (applied.Decision == ConsentDecision.Superseded)
+        {
+            Log.Superseded(logger, e.Email.LogId);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Webhook intake: {AcceptedCount} events accepted, {DuplicateCount} duplicates")]
+        public static partial void Accepted(ILogger logger, int acceptedCount, int duplicateCount);
+
+        [LoggerMessage(EventId = 101, Level = LogLevel.Information, Message = "An older event for address {AddressId} was recorded in the audit without changing its state")]
+        public static partial void Superseded(ILogger logger, string addressId);
+
+        [LoggerMessage(EventId = 102, Level = LogLevel.Error, Message = "Storage is unavailable during webhook intake; the caller is asked to retry")]
+        public static partial void StorageUnavailable(ILogger logger, Exception exception);
+    }
+}

@@ -1,0 +1,118 @@
+using System.Net.Http.Headers;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using UnsubscribeSync.Functions.Configuration;
+using UnsubscribeSync.Functions.Http;
+using UnsubscribeSync.Functions.Storage;
+
+namespace UnsubscribeSync.Functions.Intake;
+
+/// <summary>The webhook's HTTP contract: limits, media type, signature, parsing, and the mapping of outcomes to responses.</summary>
+public sealed partial class WebhookHandler(
+    WebhookSignatureVerifier signatures,
+    EventParser parser,
+    IIntakeService intake,
+    ILogger<WebhookHandler> logger)
+{
+    /// <summary>How long a caller should wait before retrying when storage is down.</summary>
+    public static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(30);
+
+    public async Task<IResult> HandleAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > WebhookOptions.MaxBodyBytes)
+        {
+            return TooLarge();
+        }
+
+        if (!IsJson(request.ContentType))
+        {
+            Log.Rejected(logger, StatusCodes.Status415UnsupportedMediaType);
+            return Problems.Status(StatusCodes.Status415UnsupportedMediaType, "media-type", "Unsupported media type.",
+                "Send the events as JSON with Content-Type: application/json.", "Content-Type");
+        }
+
+        var body = await ReadBodyAsync(request.Body, request.ContentLength, cancellationToken);
+        if (body is null)
+        {
+            return TooLarge();
+        }
+
+        if (signatures.Verify(request.Headers[WebhookSignatureVerifier.HeaderName].ToString(), body.Value.Span) is { } signatureProblem)
+        {
+            Log.Rejected(logger, StatusCodes.Status401Unauthorized);
+            return Problems.Status(StatusCodes.Status401Unauthorized, "signature", "The request signature is not valid.",
+                signatureProblem, WebhookSignatureVerifier.HeaderName);
+        }
+
+        if (body.Value.Length == 0)
+        {
+            Log.Rejected(logger, StatusCodes.Status400BadRequest);
+            return Problems.Status(StatusCodes.Status400BadRequest, "validation", "The request body is empty.",
+                "Send one event object, or {\"unsubscribes\": [...]}.", "body");
+        }
+
+        var parsed = parser.Parse(body.Value);
+        if (!parsed.IsValid)
+        {
+            Log.Rejected(logger, StatusCodes.Status400BadRequest);
+            return Problems.Validation(parsed.Errors);
+        }
+
+        try
+        {
+            var outcome = await intake.AcceptAsync(parsed.Events, cancellationToken);
+            return Results.Json(new { accepted = outcome.Accepted, duplicates = outcome.Duplicates }, statusCode: StatusCodes.Status202Accepted);
+        }
+        catch (StorageUnavailableException)
+        {
+            return Problems.Status(StatusCodes.Status503ServiceUnavailable, "storage-unavailable", "Storage is temporarily unavailable.",
+                "Nothing was lost. Send the same request again after the Retry-After delay; events already recorded are reported as duplicates.",
+                retryAfter: RetryAfter);
+        }
+    }
+
+    private IResult TooLarge()
+    {
+        Log.Rejected(logger, StatusCodes.Status413PayloadTooLarge);
+        return Problems.Status(StatusCodes.Status413PayloadTooLarge, "too-large", "The request body is too large.",
+            $"The body must be at most {WebhookOptions.MaxBodyBytes} bytes; send at most {WebhookOptions.MaxEventsPerRequest} events per request.", "body");
+    }
+
+    private static bool IsJson(string? contentType)
+    {
+        if (!MediaTypeHeaderValue.TryParse(contentType, out var media) || media.MediaType is null)
+        {
+            return false;
+        }
+
+        if (media.CharSet is { Length: > 0 } charset && !charset.Trim('"').Equals("utf-8", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        return media.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+            || (media.MediaType.StartsWith("application/", StringComparison.OrdinalIgnoreCase) && media.MediaType.EndsWith("+json", StringComparison.OrdinalIgnoreCase));
+    }
+
+    // Stops one byte past the limit, so a body without Content-Length cannot exhaust memory.
+    private static async Task<ReadOnlyMemory<byte>?> ReadBodyAsync(Stream body, long? contentLength, CancellationToken cancellationToken)
+    {
+        var writer = new System.Buffers.ArrayBufferWriter<byte>((int)Math.Clamp(contentLength ?? 4096, 1, WebhookOptions.MaxBodyBytes) + 1);
+        int read;
+        do
+        {
+            read = await body.ReadAsync(writer.GetMemory(), cancellationToken);
+            writer.Advance(read);
+        }
+        while (read > 0 && writer.WrittenCount <= WebhookOptions.MaxBodyBytes);
+
+        // Spelled out: a bare null would convert to an empty buffer through the byte[] conversion, not to "no body".
+        return writer.WrittenCount > WebhookOptions.MaxBodyBytes ? (ReadOnlyMemory<byte>?)null : writer.WrittenMemory;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 110, Level = LogLevel.Warning, Message = "Webhook request rejected with status {StatusCode}")]
+        public static partial void Rejected(ILogger logger, int statusCode);
+    }
+}

@@ -1,0 +1,52 @@
+using Azure;
+using Azure.Data.Tables;
+using Microsoft.Extensions.Options;
+using UnsubscribeSync.Functions.Configuration;
+using UnsubscribeSync.Functions.Storage;
+
+namespace UnsubscribeSync.Functions.Ledger;
+
+/// <summary>The append-only audit table: every event and every Salesforce write attempt, per address.</summary>
+public interface IAuditLog
+{
+    /// <summary>Adds an entry. Adding the same row key twice is not an error (a retried event), and never overwrites.</summary>
+    Task AppendAsync(AuditEntity entry, CancellationToken cancellationToken);
+
+    /// <summary>An address's history, oldest first.</summary>
+    IAsyncEnumerable<AuditEntity> ReadAsync(string emailKey, CancellationToken cancellationToken);
+}
+
+/// <inheritdoc />
+public sealed class AuditLog(StorageClients clients, IOptions<StorageOptions> options) : IAuditLog
+{
+    private TableClient Table => clients.Tables.GetTableClient(options.Value.AuditTable);
+
+    /// <summary>Row key for an event: sorts by when it happened, and is the same on every retry of that event.</summary>
+    public static string EventRowKey(DateTimeOffset occurredAt, string eventKey) =>
+        $"{occurredAt.UtcDateTime:yyyyMMddTHHmmssfffffff}|event|{eventKey}";
+
+    /// <summary>Row key for a push attempt.</summary>
+    public static string PushRowKey(DateTimeOffset at, string salesforceId, string eventId) =>
+        $"{at.UtcDateTime:yyyyMMddTHHmmssfffffff}|push|{salesforceId}|{Intake.IntakeRecords.KeyOf(eventId)[..16]}";
+
+    public async Task AppendAsync(AuditEntity entry, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Table.AddEntityAsync(entry, cancellationToken);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 409)
+        {
+            // Already recorded by an earlier attempt of the same event: evidence is never rewritten.
+        }
+    }
+
+    public async IAsyncEnumerable<AuditEntity> ReadAsync(string emailKey, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {emailKey}");
+        await foreach (var entry in Table.QueryAsync<AuditEntity>(filter, cancellationToken: cancellationToken))
+        {
+            yield return entry;
+        }
+    }
+}

@@ -1,0 +1,55 @@
+using System.Reflection;
+using System.Text.Json.Nodes;
+
+namespace UnsubscribeSync.Tests.Hosting;
+
+/// <summary>
+/// The host wires triggers from the build's generated <c>functions.metadata</c>; Core Tools can't run
+/// here, so these tests read that file to prove each function is bound as the design says.
+/// </summary>
+public class FunctionMetadataTests
+{
+    private static readonly Lazy<JsonArray> Metadata = new(() =>
+    {
+        var directory = typeof(FunctionMetadataTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+            .Single(a => a.Key == "FunctionsOutputDirectory").Value!;
+        var path = Path.Combine(directory, "functions.metadata");
+        Assert.True(File.Exists(path), $"Build the Functions project first: {path} is missing.");
+        return JsonNode.Parse(File.ReadAllText(path))!.AsArray();
+    });
+
+    internal static JsonObject Function(string name) =>
+        Metadata.Value.Select(f => f!.AsObject()).SingleOrDefault(f => (string?)f["name"] == name)
+        ?? throw new Xunit.Sdk.XunitException($"functions.metadata has no function named {name}.");
+
+    internal static JsonObject Trigger(string name) =>
+        Function(name)["bindings"]!.AsArray().Select(b => b!.AsObject()).Single(b => ((string)b["type"]!).EndsWith("Trigger", StringComparison.Ordinal));
+
+    [Fact]
+    public void ReceiveUnsubscribes_Metadata_IsPostOnApiUnsubscribesWithFunctionKey()
+    {
+        // Act
+        var trigger = Trigger("ReceiveUnsubscribes");
+
+        // Assert
+        Assert.Equal("httpTrigger", (string?)trigger["type"]);
+        Assert.Equal("In", (string?)trigger["direction"]);
+        Assert.Equal("unsubscribes", (string?)trigger["route"]);
+        Assert.Equal(["post"], trigger["methods"]!.AsArray().Select(m => ((string)m!).ToLowerInvariant()));
+        Assert.Equal("Function", (string?)trigger["authLevel"]);
+    }
+
+    [Fact]
+    public void HostJson_RoutePrefix_IsApi()
+    {
+        // Arrange
+        var root = typeof(FunctionMetadataTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "RepositoryRoot").Value!;
+
+        // Act
+        var host = JsonNode.Parse(File.ReadAllText(Path.Combine(root, "host.json")))!;
+
+        // Assert
+        Assert.Equal("2.0", (string?)host["version"]);
+        Assert.Equal("api", (string?)host["extensions"]!["http"]!["routePrefix"]);
+    }
+}

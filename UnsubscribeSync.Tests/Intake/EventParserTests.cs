@@ -1,0 +1,204 @@
+using System.Text;
+using Microsoft.Extensions.Time.Testing;
+using UnsubscribeSync.Functions.Intake;
+
+namespace UnsubscribeSync.Tests.Intake;
+
+public class EventParserTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 28, 12, 0, 0, TimeSpan.Zero);
+    private readonly EventParser _parser = new(new FakeTimeProvider(Now));
+
+    private ParseResult Parse(string json) => _parser.Parse(Encoding.UTF8.GetBytes(json));
+
+    [Fact]
+    public void Parse_FullSingleEvent_NormalizesEveryField()
+    {
+        // Arrange
+        const string json = """
+            { "id": "evt-7f3c", "type": "unsubscribe", "email": "  Jane.Doe@Example.com ",
+              "salesforceId": "0035g00000ABCde", "occurredAt": "2026-11-28T10:00:00+02:00",
+              "source": "LINK", "reason": "Not interested", "campaign": "ignored" }
+            """;
+
+        // Act
+        var result = Parse(json);
+
+        // Assert
+        Assert.True(result.IsValid);
+        var e = Assert.Single(result.Events);
+        Assert.Equal("evt-7f3c", e.Id);
+        Assert.Equal(ConsentEventType.Unsubscribe, e.Type);
+        Assert.Equal("jane.doe@example.com", e.Email.Value);
+        Assert.Equal("0035g00000ABCdeAAH", e.SalesforceId?.Value);
+        Assert.Equal(new DateTimeOffset(2026, 11, 28, 8, 0, 0, TimeSpan.Zero), e.OccurredAt);
+        Assert.Equal(TimeSpan.Zero, e.OccurredAt.Offset);
+        Assert.Equal("link", e.Source);
+        Assert.Equal("Not interested", e.Reason);
+        Assert.Equal(Now, e.ReceivedAt);
+    }
+
+    [Fact]
+    public void Parse_MinimalEvent_DefaultsTypeAndOccurredAt()
+    {
+        // Act
+        var result = Parse("""{"id":"a","email":"a@b.co"}""");
+
+        // Assert
+        var e = Assert.Single(result.Events);
+        Assert.Equal(ConsentEventType.Unsubscribe, e.Type);
+        Assert.Equal(Now, e.OccurredAt);
+        Assert.Null(e.SalesforceId);
+        Assert.Null(e.Source);
+    }
+
+    [Fact]
+    public void Parse_PropertyNamesInAnyCase_AreRecognized()
+    {
+        // Act
+        var result = Parse("""{"ID":"a","EMAIL":"a@b.co","Type":"RESUBSCRIBE","SalesForceID":"00Q5g00000XyZ12"}""");
+
+        // Assert
+        var e = Assert.Single(result.Events);
+        Assert.Equal(ConsentEventType.Resubscribe, e.Type);
+        Assert.Equal("00Q5g00000XyZ12AAA".Length, e.SalesforceId?.Value.Length);
+    }
+
+    [Fact]
+    public void Parse_Batch_ReturnsEventsInOrder()
+    {
+        // Act
+        var result = Parse("""{"unsubscribes":[{"id":"1","email":"a@b.co"},{"id":"2","email":"c@d.co"}]}""");
+
+        // Assert
+        Assert.Equal(["1", "2"], result.Events.Select(e => e.Id));
+    }
+
+    [Theory]
+    [InlineData("""{"email":"a@b.co"}""", "id", "is required")]
+    [InlineData("""{"id":"","email":"a@b.co"}""", "id", "is required")]
+    [InlineData("""{"id":7,"email":"a@b.co"}""", "id", "must be a string")]
+    [InlineData("""{"id":"a\u0001b","email":"a@b.co"}""", "id", "printable")]
+    [InlineData("""{"id":"a"}""", "email", "is required")]
+    [InlineData("""{"id":"a","email":null}""", "email", "is required")]
+    [InlineData("""{"id":"a","email":"not-an-address"}""", "email", "valid email")]
+    [InlineData("""{"id":"a","email":"a@b"}""", "email", "valid email")]
+    [InlineData("""{"id":"a","email":"a b@c.co"}""", "email", "valid email")]
+    [InlineData("""{"id":"a","email":"Jane <jane@c.co>"}""", "email", "valid email")]
+    [InlineData("""{"id":"a","email":"a@b.co","type":"delete"}""", "type", "\"unsubscribe\" or \"resubscribe\"")]
+    [InlineData("""{"id":"a","email":"a@b.co","salesforceId":"0015g00000ABCde"}""", "salesforceId", "Contact (003) or Lead (00Q)")]
+    [InlineData("""{"id":"a","email":"a@b.co","salesforceId":"0035g00000ABC"}""", "salesforceId", "15- or 18-character")]
+    [InlineData("""{"id":"a","email":"a@b.co","salesforceId":"0035g00000ABCdeZZZ"}""", "salesforceId", "checksum")]
+    [InlineData("""{"id":"a","email":"a@b.co","salesforceId":"0035g00000ABC-e"}""", "salesforceId", "letters and digits")]
+    [InlineData("""{"id":"a","email":"a@b.co","occurredAt":"2026-11-28T10:00:00"}""", "occurredAt", "UTC offset")]
+    [InlineData("""{"id":"a","email":"a@b.co","occurredAt":"yesterday"}""", "occurredAt", "ISO-8601")]
+    [InlineData("""{"id":"a","email":"a@b.co","occurredAt":"2026-11-28T12:05:01Z"}""", "occurredAt", "5 minutes in the future")]
+    [InlineData("""{"id":"a","email":"a@b.co","source":"twitter"}""", "source", "link, manual, bounce, salesforce, other")]
+    public void Parse_InvalidField_NamesFieldAndRule(string json, string field, string expected)
+    {
+        // Act
+        var result = Parse(json);
+
+        // Assert
+        Assert.False(result.IsValid);
+        Assert.Empty(result.Events);
+        Assert.Contains(expected, Assert.Single(result.Errors[field]));
+    }
+
+    [Fact]
+    public void Parse_OccurredAtJustInsideFutureTolerance_IsAccepted()
+    {
+        // Act
+        var result = Parse("""{"id":"a","email":"a@b.co","occurredAt":"2026-11-28T12:05:00Z"}""");
+
+        // Assert
+        Assert.True(result.IsValid);
+    }
+
+    [Fact]
+    public void Parse_IdOf128Characters_IsAcceptedAnd129IsNot()
+    {
+        // Act
+        var ok = Parse($$"""{"id":"{{new string('x', 128)}}","email":"a@b.co"}""");
+        var tooLong = Parse($$"""{"id":"{{new string('x', 129)}}","email":"a@b.co"}""");
+
+        // Assert
+        Assert.True(ok.IsValid);
+        Assert.Contains("id", tooLong.Errors.Keys);
+    }
+
+    [Fact]
+    public void Parse_EmailOver254Characters_IsRejected()
+    {
+        // Arrange
+        var email = new string('a', 60) + "@" + string.Join('.', Enumerable.Repeat(new string('b', 60), 4)) + ".co";
+
+        // Act
+        var result = Parse($$"""{"id":"a","email":"{{email}}"}""");
+
+        // Assert
+        Assert.Contains("at most 254", Assert.Single(result.Errors["email"]));
+    }
+
+    [Fact]
+    public void Parse_ReasonOver1000Characters_IsRejected()
+    {
+        // Act
+        var result = Parse($$"""{"id":"a","email":"a@b.co","reason":"{{new string('r', 1001)}}"}""");
+
+        // Assert
+        Assert.Contains("at most 1000", Assert.Single(result.Errors["reason"]));
+    }
+
+    [Fact]
+    public void Parse_BatchWithBadEvents_ReportsEachWithIndexAndNoEvents()
+    {
+        // Arrange
+        const string json = """
+            {"unsubscribes":[
+              {"id":"1","email":"a@b.co"},
+              {"id":"2","email":"bad"},
+              {"id":"3","email":"c@d.co"},
+              {"email":"e@f.co","salesforceId":"123"}
+            ]}
+            """;
+
+        // Act
+        var result = Parse(json);
+
+        // Assert
+        Assert.Empty(result.Events);
+        Assert.Equal(
+            ["unsubscribes[1].email", "unsubscribes[3].id", "unsubscribes[3].salesforceId"],
+            result.Errors.Keys.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void Parse_BatchOf101Events_IsRejected()
+    {
+        // Arrange
+        var events = string.Join(',', Enumerable.Range(0, 101).Select(i => $$"""{"id":"{{i}}","email":"a@b.co"}"""));
+
+        // Act
+        var result = Parse($$"""{"unsubscribes":[{{events}}]}""");
+
+        // Assert
+        Assert.Contains("at most 100", Assert.Single(result.Errors["unsubscribes"]));
+    }
+
+    [Theory]
+    [InlineData("""{"unsubscribes":[]}""", "unsubscribes", "at least one")]
+    [InlineData("""{"unsubscribes":{}}""", "unsubscribes", "must be an array")]
+    [InlineData("""{"unsubscribes":[42]}""", "unsubscribes[0]", "event object")]
+    [InlineData("""[{"id":"a","email":"a@b.co"}]""", "body", "JSON object")]
+    [InlineData("""{"id":"a",""", "body", "not valid JSON")]
+    [InlineData("not json", "body", "not valid JSON")]
+    public void Parse_BadShape_ReportsClearError(string json, string field, string expected)
+    {
+        // Act
+        var result = Parse(json);
+
+        // Assert
+        Assert.Contains(expected, Assert.Single(result.Errors[field]));
+    }
+}

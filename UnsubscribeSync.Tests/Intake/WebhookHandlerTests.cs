@@ -1,0 +1,180 @@
+using System.Text;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using NSubstitute;
+using NSubstitute.ExceptionExtensions;
+using UnsubscribeSync.Functions.Configuration;
+using UnsubscribeSync.Functions.Intake;
+using UnsubscribeSync.Functions.Storage;
+using UnsubscribeSync.Tests.Infrastructure;
+
+namespace UnsubscribeSync.Tests.Intake;
+
+public class WebhookHandlerTests
+{
+    private const string Secret = "test-signing-secret";
+    private const string OneEvent = """{"id":"evt-1","email":"a@b.co"}""";
+    private static readonly DateTimeOffset Now = new(2026, 11, 28, 12, 0, 0, TimeSpan.Zero);
+    private readonly FakeTimeProvider _time = new(Now);
+    private readonly IIntakeService _intake = Substitute.For<IIntakeService>();
+
+    private WebhookHandler Create(string? secret = null) => new(
+        new WebhookSignatureVerifier(Options.Create(new WebhookOptions { SigningSecret = secret }), _time),
+        new EventParser(_time),
+        _intake,
+        NullLogger<WebhookHandler>.Instance);
+
+    [Fact]
+    public async Task HandleAsync_ValidEvent_Returns202WithAcceptedIds()
+    {
+        // Arrange
+        _intake.AcceptAsync(Arg.Any<IReadOnlyList<UnsubscribeEvent>>(), Arg.Any<CancellationToken>())
+            .Returns(new IntakeOutcome(["evt-1"], []));
+
+        // Act
+        var outcome = await (await Create().HandleAsync(HttpTestExtensions.JsonRequest(OneEvent), CancellationToken.None)).ExecuteAsync();
+
+        // Assert
+        Assert.Equal(202, outcome.Status);
+        Assert.Equal("evt-1", outcome.Json["accepted"]![0]!.GetValue<string>());
+        Assert.Empty(outcome.Json["duplicates"]!.AsArray());
+        await _intake.Received(1).AcceptAsync(Arg.Is<IReadOnlyList<UnsubscribeEvent>>(l => l.Count == 1 && l[0].Email.Value == "a@b.co"), Arg.Any<CancellationToken>());
+    }
+
+    [Fact]
+    public async Task HandleAsync_InvalidField_Returns400ProblemNamingFieldAndRecordsNothing()
+    {
+        // Arrange
+        var body = """{"unsubscribes":[{"id":"1","email":"a@b.co"},{"id":"2","email":"nope"}]}""";
+
+        // Act
+        var outcome = await (await Create().HandleAsync(HttpTestExtensions.JsonRequest(body), CancellationToken.None)).ExecuteAsync();
+
+        // Assert
+        Assert.Equal(400, outcome.Status);
+        Assert.Equal("application/problem+json", outcome.ContentType);
+        Assert.Equal(["unsubscribes[1].email"], outcome.ErrorFields);
+        Assert.Equal(400, outcome.Json["status"]!.GetValue<int>());
+        await _intake.DidNotReceiveWithAnyArgs().AcceptAsync(Arg.Any<IReadOnlyList<UnsubscribeEvent>>(), Arg.Any<CancellationToken>());
+    }
+
+    [Theory]
+    [InlineData("text/plain")]
+    [InlineData("application/x-www-form-urlencoded")]
+    [InlineData("")]
+    [InlineData("application/json; charset=iso-8859-1")]
+    public async Task HandleAsync_NotJson_Returns415(string contentType)
+    {
+        // Act
+        var outcome = await (await Create().HandleAsync(HttpTestExtensions.JsonRequest(OneEvent, contentType), CancellationToken.None)).ExecuteAsync();
+
+        // Assert
+        Assert.Equal(415, outcome.Status);
+        Assert.Equal("application/problem+json", outcome.ContentType);
+        Assert.NotEmpty(outcome.ErrorsFor("Content-Type"));
+    }
+
+    [Fact]
+    public async Task HandleAsync_JsonWithUtf8Charset_IsAccepted()
+    {
+        // Arrange
+        _intake.AcceptAsync(Arg.Any<IReadOnlyList<UnsubscribeEvent>>(), Arg.Any<CancellationToken>()).ReturnsForAnyArgs(new IntakeOutcome(["evt-1"], []));
+
+        // Act
+        var outcome = await (await Create().HandleAsync(HttpTestExtensions.JsonRequest(OneEvent, "application/json; charset=utf-8"), CancellationToken.None)).ExecuteAsync();
+
+        // Assert
+        Assert.Equal(202, outcome.Status);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task HandleAsync_BodyOver256KB_Returns413(bool sendContentLength)
+    {
+        // Arrange: without Content-Length (chunked), the limit is enforced while reading.
+        var body = $$"""{"id":"a","email":"a@b.co","reason":"{{new string('x', WebhookOptions.MaxBodyBytes)}}"}""";
+
+        // Act
+        var outcome = await (await Create().HandleAsync(HttpTestExtensions.JsonRequest(body, sendContentLength: sendContentLength), CancellationToken.None)).ExecuteAsync();
+
+        // Assert
+        Assert.True(outcome.Status == 413, outcome.Body);
+        Assert.NotEmpty(outcome.ErrorsFor("body"));
+    }
+
+    [Fact]
+    public async Task HandleAsync_EmptyBody_Returns400()
+    {
+        // Act
+        var outcome = await (await Create().HandleAsync(HttpTestExtensions.JsonRequest(string.Empty), CancellationToken.None)).ExecuteAsync();
+
+        // Assert
+        Assert.Equal(400, outcome.Status);
+        Assert.Contains("empty", outcome.Json["title"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task HandleAsync_MalformedJson_Returns400NamingBody()
+    {
+        // Act
+        var outcome = await (await Create().HandleAsync(HttpTestExtensions.JsonRequest("{\"id\":"), CancellationToken.None)).ExecuteAsync();
+
+        // Assert
+        Assert.Equal(400, outcome.Status);
+        Assert.Contains("not valid JSON", Assert.Single(outcome.ErrorsFor("body")));
+    }
+
+    [Fact]
+    public async Task HandleAsync_SignatureRequiredAndValid_Returns202()
+    {
+        // Arrange
+        _intake.AcceptAsync(Arg.Any<IReadOnlyList<UnsubscribeEvent>>(), Arg.Any<CancellationToken>()).ReturnsForAnyArgs(new IntakeOutcome(["evt-1"], []));
+        var header = WebhookSignatureVerifier.CreateHeader(Secret, Now.ToUnixTimeSeconds(), Encoding.UTF8.GetBytes(OneEvent));
+        var request = HttpTestExtensions.JsonRequest(OneEvent, headers: new Dictionary<string, string> { [WebhookSignatureVerifier.HeaderName] = header });
+
+        // Act
+        var outcome = await (await Create(Secret).HandleAsync(request, CancellationToken.None)).ExecuteAsync();
+
+        // Assert
+        Assert.Equal(202, outcome.Status);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("wrong-secret")]
+    public async Task HandleAsync_SignatureMissingOrWrong_Returns401AndRecordsNothing(string? signingSecret)
+    {
+        // Arrange
+        var headers = new Dictionary<string, string>();
+        if (signingSecret is not null)
+        {
+            headers[WebhookSignatureVerifier.HeaderName] = WebhookSignatureVerifier.CreateHeader(signingSecret, Now.ToUnixTimeSeconds(), Encoding.UTF8.GetBytes(OneEvent));
+        }
+
+        // Act
+        var outcome = await (await Create(Secret).HandleAsync(HttpTestExtensions.JsonRequest(OneEvent, headers: headers), CancellationToken.None)).ExecuteAsync();
+
+        // Assert
+        Assert.Equal(401, outcome.Status);
+        Assert.Equal("application/problem+json", outcome.ContentType);
+        Assert.NotEmpty(outcome.ErrorsFor(WebhookSignatureVerifier.HeaderName));
+        await _intake.DidNotReceiveWithAnyArgs().AcceptAsync(Arg.Any<IReadOnlyList<UnsubscribeEvent>>(), Arg.Any<CancellationToken>());
+    }
+
+    [Fact]
+    public async Task HandleAsync_StorageUnavailable_Returns503WithRetryAfter()
+    {
+        // Arrange
+        _intake.AcceptAsync(Arg.Any<IReadOnlyList<UnsubscribeEvent>>(), Arg.Any<CancellationToken>()).ThrowsAsyncForAnyArgs(new StorageUnavailableException("down", new IOException()));
+
+        // Act
+        var outcome = await (await Create().HandleAsync(HttpTestExtensions.JsonRequest(OneEvent), CancellationToken.None)).ExecuteAsync();
+
+        // Assert
+        Assert.Equal(503, outcome.Status);
+        Assert.Equal("30", outcome.Headers.RetryAfter.ToString());
+        Assert.Equal("application/problem+json", outcome.ContentType);
+    }
+}

@@ -179,6 +179,7 @@ var useJwtBearer = salesforceAuthFlow == 'JwtBearer'
 var effectiveSchedule = empty(nightlySyncSchedule) ? '0 0 4 * * *' : nightlySyncSchedule
 var effectiveJwtAudience = empty(salesforceJwtAudience) ? 'https://login.salesforce.com' : salesforceJwtAudience
 
+// Booleans are written as 'true'/'false' (ARM's string() would give 'True').
 // Only the chosen flow's settings are written: a Key Vault reference that cannot be resolved would
 // leave its literal text in the setting and fail the app's startup validation.
 var settings = union(
@@ -186,11 +187,11 @@ var settings = union(
     NightlySyncSchedule: effectiveSchedule
     PushQueueName: pushQueueName
     SyncBatchQueueName: syncBatchQueueName
-    Sync__NightlyEnabled: string(nightlySyncEnabled)
+    Sync__NightlyEnabled: nightlySyncEnabled ? 'true' : 'false'
     Sync__TargetField: syncTargetField
     Sync__SalesforceUncheck: salesforceUncheckPolicy
-    Sync__PushResubscribes: string(pushResubscribes)
-    Sync__ResolveByEmail: string(resolveByEmail)
+    Sync__PushResubscribes: pushResubscribes ? 'true' : 'false'
+    Sync__ResolveByEmail: resolveByEmail ? 'true' : 'false'
     Sync__ApiBudgetPercent: string(apiBudgetPercent)
     Salesforce__LoginUrl: salesforceLoginUrl
     Salesforce__ClientId: salesforceClientId

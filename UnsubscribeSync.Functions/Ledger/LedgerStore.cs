@@ -28,7 +28,7 @@ public interface ILedgerStore
 }
 
 /// <inheritdoc />
-public sealed class LedgerStore(StorageClients clients, IOptions<StorageOptions> options, TimeProvider timeProvider) : ILedgerStore
+public sealed partial class LedgerStore(StorageClients clients, IOptions<StorageOptions> options, TimeProvider timeProvider) : ILedgerStore
 {
     // Entity-group transactions hold at most 100 operations; the state row takes one.
     private const int MaxLinksPerTransaction = 99;

@@ -1,0 +1,86 @@
+using System.Text.Json.Serialization;
+
+namespace UnsubscribeSync.Functions.Salesforce;
+
+/// <summary>Where a write that failed for a converted or merged record should go instead.</summary>
+/// <param name="Original">The record the write was for.</param>
+/// <param name="Target">The record to write instead (the converted Contact, or the merge survivor); null when there is none.</param>
+/// <param name="DeadReason">Why nothing more can be written, when <paramref name="Target"/> is null.</param>
+public sealed record RecordRedirect(SalesforceId Original, SalesforceId? Target, string? DeadReason);
+
+/// <summary>
+/// Follows <c>CANNOT_UPDATE_CONVERTED_LEAD</c> to the lead's <c>ConvertedContactId</c>, and
+/// <c>ENTITY_IS_DELETED</c> to the merge survivor (<c>MasterRecordId</c>, read with queryAll because
+/// the loser sits in the Recycle Bin). Used by the push worker (one record) and the nightly sync (many).
+/// </summary>
+public interface IRecordRedirectResolver
+{
+    /// <summary>Resolves each failure; one query per object type and error kind, not one per record.</summary>
+    Task<IReadOnlyList<RecordRedirect>> ResolveAsync(IReadOnlyList<(SalesforceId Id, string ErrorCode)> failures, CancellationToken cancellationToken);
+}
+
+/// <inheritdoc />
+public sealed class RecordRedirectResolver(ISalesforceClient salesforce) : IRecordRedirectResolver
+{
+    public const string ConvertedLead = "CANNOT_UPDATE_CONVERTED_LEAD";
+    public const string Deleted = "ENTITY_IS_DELETED";
+
+    // 200 Ids keep an IN list far below the 16,384-byte URL limit.
+    private const int IdsPerQuery = 200;
+
+    public async Task<IReadOnlyList<RecordRedirect>> ResolveAsync(IReadOnlyList<(SalesforceId Id, string ErrorCode)> failures, CancellationToken cancellationToken)
+    {
+        var results = new Dictionary<string, RecordRedirect>(StringComparer.Ordinal);
+
+        var converted = failures.Where(f => f.ErrorCode == ConvertedLead && f.Id.ObjectType == SalesforceObjectType.Lead).Select(f => f.Id).Distinct().ToList();
+        foreach (var chunk in converted.Chunk(IdsPerQuery))
+        {
+            var soql = $"SELECT Id, IsConverted, ConvertedContactId FROM Lead WHERE Id IN {Soql.InList(chunk)}";
+            await foreach (var lead in salesforce.QueryAsync<LeadConversion>(soql, cancellationToken))
+            {
+                if (SalesforceId.TryParse(lead.Id, out var id, out _))
+                {
+                    results[id.Value] = SalesforceId.TryParse(lead.ConvertedContactId, out var contact, out _)
+                        ? new RecordRedirect(id, contact, null)
+                        : new RecordRedirect(id, null, "The lead is converted but Salesforce names no converted contact.");
+                }
+            }
+        }
+
+        var deleted = failures.Where(f => f.ErrorCode == Deleted).Select(f => f.Id).Distinct().ToList();
+        foreach (var group in deleted.GroupBy(id => id.SObjectName))
+        {
+            foreach (var chunk in group.Chunk(IdsPerQuery))
+            {
+                var soql = $"SELECT Id, IsDeleted, MasterRecordId FROM {group.Key} WHERE Id IN {Soql.InList(chunk)}";
+                await foreach (var row in salesforce.QueryAllAsync<DeletedRecord>(soql, cancellationToken))
+                {
+                    if (SalesforceId.TryParse(row.Id, out var id, out _))
+                    {
+                        results[id.Value] = SalesforceId.TryParse(row.MasterRecordId, out var master, out _)
+                            ? new RecordRedirect(id, master, null)
+                            : new RecordRedirect(id, null, "The record was deleted in Salesforce (not merged), so there is nothing to write.");
+                    }
+                }
+            }
+        }
+
+        return failures
+            .Select(f => results.TryGetValue(f.Id.Value, out var redirect)
+                ? redirect
+                : new RecordRedirect(f.Id, null, f.ErrorCode == Deleted
+                    ? "The record no longer exists in Salesforce, not even in the Recycle Bin."
+                    : $"Salesforce reported {f.ErrorCode} but the record could not be found to follow it."))
+            .ToList();
+    }
+
+    private sealed record LeadConversion(
+        [property: JsonPropertyName("Id")] string Id,
+        [property: JsonPropertyName("IsConverted")] bool IsConverted,
+        [property: JsonPropertyName("ConvertedContactId")] string? ConvertedContactId);
+
+    private sealed record DeletedRecord(
+        [property: JsonPropertyName("Id")] string Id,
+        [property: JsonPropertyName("IsDeleted")] bool IsDeleted,
+        [property: JsonPropertyName("MasterRecordId")] string? MasterRecordId);
+}

@@ -1,2 +1,4 @@
-var app = WebApplication.CreateBuilder(args).Build();
+using UnsubscribeSync.SalesforceSandbox;
+
+var app = SandboxApp.Build(args);
 app.Run();

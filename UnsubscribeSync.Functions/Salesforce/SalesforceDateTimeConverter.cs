@@ -31,6 +31,8 @@ public sealed class SalesforceDateTimeConverter : JsonConverter<DateTimeOffset>
     public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options)
     {
         ArgumentNullException.ThrowIfNull(writer);
-        writer.WriteStringValue(value.UtcDateTime.ToString(WriteFormat, CultureInfo.InvariantCulture));
+
+        // Written raw because the default encoder would turn '+' into \u002B; the format has nothing to escape.
+        writer.WriteRawValue($"\"{value.UtcDateTime.ToString(WriteFormat, CultureInfo.InvariantCulture)}\"", skipInputValidation: true);
     }
 }

@@ -69,17 +69,25 @@ public readonly record struct SalesforceId
 
         var fifteen = value.AsSpan(0, 15);
         var suffix = ComputeSuffix(fifteen);
-        if (value.Length == 18)
+        if (value.Length == 18 && !value.AsSpan(15).Equals(suffix, StringComparison.OrdinalIgnoreCase))
         {
-            // An 18-character Id is case-insensitive: the suffix records the case of the first 15 characters.
-            if (!value.AsSpan(15).Equals(suffix, StringComparison.OrdinalIgnoreCase))
+            // An 18-character Id is case-insensitive: the suffix records the case of the first 15
+            // characters. When they arrive in one case (lower-cased by a spreadsheet or an email tool),
+            // the suffix restores it; it is wrong if it marks a digit as upper case.
+            var given = value.AsSpan(15).ToString().ToUpperInvariant();
+            if (HasMixedCaseLetters(fifteen) || given.Any(c => !ChecksumAlphabet.Contains(c, StringComparison.Ordinal)))
             {
                 error = "has an incorrect checksum (the last 3 characters do not match the first 15)";
                 return false;
             }
 
-            fifteen = RestoreCase(value.AsSpan(0, 15), value.AsSpan(15).ToString().ToUpperInvariant());
+            fifteen = RestoreCase(fifteen, given);
             suffix = ComputeSuffix(fifteen);
+            if (!string.Equals(suffix, given, StringComparison.Ordinal))
+            {
+                error = "has an incorrect checksum (the last 3 characters do not match the first 15)";
+                return false;
+            }
         }
 
         SalesforceObjectType type;
@@ -126,6 +134,18 @@ public readonly record struct SalesforceId
         }
 
         return new string(suffix);
+    }
+
+    private static bool HasMixedCaseLetters(ReadOnlySpan<char> chars)
+    {
+        bool upper = false, lower = false;
+        foreach (var c in chars)
+        {
+            upper |= char.IsAsciiLetterUpper(c);
+            lower |= char.IsAsciiLetterLower(c);
+        }
+
+        return upper && lower;
     }
 
     private static string RestoreCase(ReadOnlySpan<char> fifteen, string suffix)

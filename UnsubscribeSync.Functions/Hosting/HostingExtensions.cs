@@ -6,6 +6,7 @@ using UnsubscribeSync.Functions.Configuration;
 using UnsubscribeSync.Functions.Intake;
 using UnsubscribeSync.Functions.Ledger;
 using UnsubscribeSync.Functions.Push;
+using UnsubscribeSync.Functions.Salesforce;
 using UnsubscribeSync.Functions.Storage;
 
 namespace UnsubscribeSync.Functions.Hosting;
@@ -52,6 +53,10 @@ public static class HostingExtensions
         services.TryAddSingleton<EventParser>();
         services.TryAddSingleton<WebhookSignatureVerifier>();
         services.TryAddSingleton<WebhookHandler>();
+
+        services.AddSalesforce(configuration);
+        services.TryAddSingleton<IRecordRedirectResolver, RecordRedirectResolver>();
+        services.TryAddSingleton<IPushService, PushService>();
         return services;
     }
 }

@@ -25,6 +25,9 @@ public interface ILedgerStore
 
     /// <summary>Replaces one link row if it has not changed since it was read (ETag), else throws 412.</summary>
     Task UpdateLinkAsync(RecordLinkEntity link, CancellationToken cancellationToken);
+
+    /// <summary>Links another Salesforce record to an address (a converted contact, a merge survivor, a lookup), owing a write.</summary>
+    Task<RecordLinkEntity> AddLinkAsync(ConsentStateEntity state, SalesforceId id, bool desiredOptOut, string linkedFrom, string? eventId, CancellationToken cancellationToken);
 }
 
 /// <inheritdoc />

@@ -39,6 +39,35 @@ public class FunctionMetadataTests
         Assert.Equal("Function", (string?)trigger["authLevel"]);
     }
 
+    [Theory]
+    [InlineData("PushToSalesforce", "%PushQueueName%")]
+    [InlineData("RecordPushFailure", "%PushQueueName%-poison")]
+    public void PushFunctions_Metadata_AreQueueTriggersOnTheConfiguredQueue(string function, string queueName)
+    {
+        // Act
+        var trigger = Trigger(function);
+
+        // Assert: the queue name comes from an app setting, and no Connection means AzureWebJobsStorage.
+        Assert.Equal("queueTrigger", (string?)trigger["type"]);
+        Assert.Equal(queueName, (string?)trigger["queueName"]);
+        Assert.Null(trigger["connection"]);
+    }
+
+    [Fact]
+    public void HostJson_QueueSettings_MeetTheLatencyTargetAndMatchTheProducer()
+    {
+        // Arrange
+        var root = typeof(FunctionMetadataTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "RepositoryRoot").Value!;
+
+        // Act
+        var queues = JsonNode.Parse(File.ReadAllText(Path.Combine(root, "host.json")))!["extensions"]!["queues"]!;
+
+        // Assert: an idle poll of at most 2 s keeps an unsubscribe's p99 within the 10 s target.
+        Assert.True(TimeSpan.Parse((string)queues["maxPollingInterval"]!) <= TimeSpan.FromSeconds(2));
+        Assert.Equal("base64", (string?)queues["messageEncoding"]);
+        Assert.InRange((int)queues["maxDequeueCount"]!, 3, 10);
+    }
+
     [Fact]
     public void HostJson_RoutePrefix_IsApi()
     {

@@ -1,0 +1,52 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using UnsubscribeSync.Functions.Hosting;
+
+namespace UnsubscribeSync.Tests.Infrastructure;
+
+/// <summary>
+/// The app's real composition root (<c>AddUnsubscribeSync</c>) over test storage and the Salesforce
+/// sandbox, with Salesforce retries shortened so fault tests run in seconds.
+/// </summary>
+public static class AppServices
+{
+    public static Dictionary<string, string?> Settings(TestStorage storage, SalesforceSandboxFixture sandbox) => new()
+    {
+        ["AzureWebJobsStorage"] = storage.ConnectionString,
+        ["Storage:LedgerTable"] = storage.Names.LedgerTable,
+        ["Storage:AuditTable"] = storage.Names.AuditTable,
+        ["Storage:IntakeTable"] = storage.Names.IntakeTable,
+        ["Storage:SyncRunsTable"] = storage.Names.SyncRunsTable,
+        ["Storage:SyncStateTable"] = storage.Names.SyncStateTable,
+        ["PushQueueName"] = storage.Names.PushQueue,
+        ["SyncBatchQueueName"] = storage.Names.SyncBatchQueue,
+        ["NightlySyncSchedule"] = "0 0 4 * * *",
+        ["Salesforce:LoginUrl"] = sandbox.BaseAddress.ToString(),
+        ["Salesforce:ClientId"] = sandbox.ClientId,
+        ["Salesforce:ClientSecret"] = sandbox.ClientSecret,
+        ["Salesforce:MaxRetryAttempts"] = "2",
+        ["Salesforce:RetryBaseDelay"] = "00:00:00.010",
+        ["Salesforce:AttemptTimeout"] = "00:00:10",
+        ["Salesforce:TotalTimeout"] = "00:00:30",
+    };
+
+    /// <summary>Builds the service provider; <paramref name="overrides"/> replace or add settings (null removes one).</summary>
+    public static ServiceProvider Build(TestStorage storage, SalesforceSandboxFixture sandbox, IDictionary<string, string?>? overrides = null)
+    {
+        var settings = Settings(storage, sandbox);
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(configuration);
+        services.AddSingleton<ILoggerFactory>(NullLoggerFactory.Instance);
+        services.AddSingleton(typeof(ILogger<>), typeof(NullLogger<>));
+        services.AddUnsubscribeSync(configuration);
+        return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+    }
+}

@@ -1,0 +1,67 @@
+using System.Reflection;
+using System.Text.Json.Nodes;
+using Azure.Storage.Queues;
+using Azure.Storage.Queues.Models;
+
+namespace UnsubscribeSync.Tests.Infrastructure;
+
+/// <summary>
+/// Does what the Functions host's queue listener does with one message (Core Tools can't run here):
+/// receive it, invoke the function, delete it on success; on an exception release it for a retry, or
+/// move it to <c>{queue}-poison</c> once its dequeue count reaches host.json's <c>maxDequeueCount</c>.
+/// </summary>
+public sealed class QueueHostEmulator(QueueServiceClient queues)
+{
+    /// <summary>host.json's <c>extensions.queues.maxDequeueCount</c>, read from the file the app ships.</summary>
+    public static int MaxDequeueCount { get; } = ReadMaxDequeueCount();
+
+    /// <summary>Processes one visible message; returns false when the queue was empty.</summary>
+    public async Task<bool> DeliverOnceAsync(string queueName, Func<QueueMessage, CancellationToken, Task> function, CancellationToken cancellationToken)
+    {
+        var queue = queues.GetQueueClient(queueName);
+        QueueMessage? message = (await queue.ReceiveMessageAsync(TimeSpan.FromMinutes(10), cancellationToken)).Value;
+        if (message is null)
+        {
+            return false;
+        }
+
+        try
+        {
+            await function(message, cancellationToken);
+            await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, cancellationToken);
+        }
+        catch (Exception) when (message.DequeueCount >= MaxDequeueCount)
+        {
+            var poison = queues.GetQueueClient(queueName + "-poison");
+            await poison.CreateIfNotExistsAsync(cancellationToken: cancellationToken);
+            await poison.SendMessageAsync(message.Body, cancellationToken: cancellationToken);
+            await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, cancellationToken);
+        }
+        catch (Exception)
+        {
+            // host.json's visibilityTimeout spaces real retries; tests release the message at once.
+            await queue.UpdateMessageAsync(message.MessageId, message.PopReceipt, visibilityTimeout: TimeSpan.Zero, cancellationToken: cancellationToken);
+        }
+
+        return true;
+    }
+
+    /// <summary>Delivers messages until the queue is empty (or <paramref name="maxDeliveries"/> is reached).</summary>
+    public async Task<int> DrainAsync(string queueName, Func<QueueMessage, CancellationToken, Task> function, CancellationToken cancellationToken, int maxDeliveries = 1000)
+    {
+        var count = 0;
+        while (count < maxDeliveries && await DeliverOnceAsync(queueName, function, cancellationToken))
+        {
+            count++;
+        }
+
+        return count;
+    }
+
+    private static int ReadMaxDequeueCount()
+    {
+        var root = typeof(QueueHostEmulator).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "RepositoryRoot").Value!;
+        var host = JsonNode.Parse(File.ReadAllText(Path.Combine(root, "host.json")))!;
+        return host["extensions"]!["queues"]!["maxDequeueCount"]!.GetValue<int>();
+    }
+}

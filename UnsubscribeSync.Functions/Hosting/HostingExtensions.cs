@@ -1,7 +1,9 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using UnsubscribeSync.Functions.Configuration;
 using UnsubscribeSync.Functions.Intake;
 using UnsubscribeSync.Functions.Ledger;
@@ -14,8 +16,26 @@ namespace UnsubscribeSync.Functions.Hosting;
 /// <summary>The app's composition root, kept out of Program.cs so tests build the same graph.</summary>
 public static class HostingExtensions
 {
+    private const string ApplicationInsightsLoggerProvider = "Microsoft.Extensions.Logging.ApplicationInsights.ApplicationInsightsLoggerProvider";
+
     public static IHostApplicationBuilder AddUnsubscribeSync(this IHostApplicationBuilder builder)
     {
+        builder.Services.AddApplicationInsightsTelemetryWorkerService();
+        builder.Services.ConfigureFunctionsApplicationInsights();
+
+        // The Application Insights SDK keeps only Warning and above by default; our Information logs
+        // (push outcomes, run summaries) are the operational record, so drop that rule.
+        builder.Logging.Services.Configure<LoggerFilterOptions>(options =>
+        {
+            var rule = options.Rules.FirstOrDefault(r => r.ProviderName == ApplicationInsightsLoggerProvider);
+            if (rule is not null)
+            {
+                options.Rules.Remove(rule);
+            }
+        });
+
+        // IHttpClientFactory logs every request at Information; URLs are enough at Warning.
+        builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
         builder.Services.AddUnsubscribeSync(builder.Configuration);
         return builder;
     }
@@ -41,6 +61,7 @@ public static class HostingExtensions
                 o.SyncBatchQueue = configuration[StorageOptions.SyncBatchQueueSetting] ?? o.SyncBatchQueue;
             })
             .ValidateDataAnnotations()
+            .Validate(_ => StorageClients.IsConfigured(configuration), StorageClients.NotConfiguredMessage)
             .ValidateOnStart();
 
         services.TryAddSingleton(_ => StorageClients.FromConfiguration(configuration));

@@ -16,6 +16,19 @@ public sealed class StorageClients(TableServiceClient tables, QueueServiceClient
 {
     public const string ConnectionSetting = "AzureWebJobsStorage";
 
+    public const string NotConfiguredMessage =
+        "AzureWebJobsStorage is not configured: set a connection string (UseDevelopmentStorage=true locally) "
+        + "or AzureWebJobsStorage__accountName (or __tableServiceUri and __queueServiceUri) for identity-based access.";
+
+    /// <summary>Whether either form of the storage settings is present.</summary>
+    public static bool IsConfigured(IConfiguration configuration)
+    {
+        var section = configuration.GetSection(ConnectionSetting);
+        return !string.IsNullOrWhiteSpace(configuration[ConnectionSetting])
+            || !string.IsNullOrWhiteSpace(section["accountName"])
+            || (!string.IsNullOrWhiteSpace(section["tableServiceUri"]) && !string.IsNullOrWhiteSpace(section["queueServiceUri"]));
+    }
+
     public TableServiceClient Tables { get; } = tables;
 
     public QueueServiceClient Queues { get; } = queues;
@@ -36,9 +49,7 @@ public sealed class StorageClients(TableServiceClient tables, QueueServiceClient
         var queueUri = section["queueServiceUri"] ?? (accountName is null ? null : $"https://{accountName}.queue.core.windows.net");
         if (tableUri is null || queueUri is null)
         {
-            throw new InvalidOperationException(
-                "AzureWebJobsStorage is not configured: set a connection string (UseDevelopmentStorage=true locally) "
-                + "or AzureWebJobsStorage__accountName (or __tableServiceUri and __queueServiceUri) for identity-based access.");
+            throw new InvalidOperationException(NotConfiguredMessage);
         }
 
         var credential = CreateCredential(section["credential"], section["clientId"]);

@@ -2,7 +2,9 @@ using System.Net;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
+using UnsubscribeSync.Functions.Configuration;
 using UnsubscribeSync.Functions.Salesforce;
+using UnsubscribeSync.Tests.Infrastructure;
 
 namespace UnsubscribeSync.Tests.Salesforce;
 
@@ -28,16 +30,43 @@ internal static class SalesforceTestHost
         ["Salesforce:TotalTimeout"] = "00:00:30",
     };
 
-    public static ServiceProvider Build(HttpMessageHandler primary, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? configure = null)
+    /// <summary>Settings for the sandbox: client credentials, or the JWT bearer flow when <paramref name="jwt"/> is set.</summary>
+    public static Dictionary<string, string?> SandboxSettings(SalesforceSandboxFixture sandbox, bool jwt = false)
+    {
+        var settings = FastSettings(sandbox.BaseAddress.ToString());
+        settings["Salesforce:ClientId"] = sandbox.ClientId;
+        settings["Salesforce:RetryBaseDelay"] = "00:00:00.005";
+        if (jwt)
+        {
+            settings["Salesforce:ClientSecret"] = null;
+            settings["Salesforce:Username"] = sandbox.JwtUsername;
+            settings["Salesforce:PrivateKey"] = sandbox.JwtPrivateKeyPem;
+        }
+        else
+        {
+            settings["Salesforce:ClientSecret"] = sandbox.ClientSecret;
+        }
+
+        return settings;
+    }
+
+    /// <summary>The real registration; with a <paramref name="primary"/> handler every request goes to it instead of the network.</summary>
+    public static ServiceProvider Build(HttpMessageHandler? primary, IDictionary<string, string?>? settings = null)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings ?? FastSettings()).Build();
         var services = new ServiceCollection();
         services.AddSingleton<Microsoft.Extensions.Logging.ILoggerFactory>(NullLoggerFactory.Instance);
         services.AddSingleton(typeof(Microsoft.Extensions.Logging.ILogger<>), typeof(NullLogger<>));
-        configure?.Invoke(services);
+
+        // The host binds Sync; the field resolver reads it.
+        services.AddOptions<SyncOptions>().Bind(configuration.GetSection(SyncOptions.SectionName));
         services.AddSalesforce(configuration);
-        services.ConfigureHttpClientDefaults(b => b.ConfigurePrimaryHttpMessageHandler(() => primary));
-        return services.BuildServiceProvider();
+        if (primary is not null)
+        {
+            services.ConfigureHttpClientDefaults(b => b.ConfigurePrimaryHttpMessageHandler(() => primary));
+        }
+
+        return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
     }
 
     /// <summary>A handler that signs in with <see cref="TokenBody"/> and answers API calls from <paramref name="api"/>.</summary>

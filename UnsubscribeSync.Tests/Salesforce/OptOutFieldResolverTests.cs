@@ -1,0 +1,221 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using NSubstitute;
+using UnsubscribeSync.Functions.Configuration;
+using UnsubscribeSync.Functions.Salesforce;
+
+namespace UnsubscribeSync.Tests.Salesforce;
+
+public class OptOutFieldResolverTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static readonly FieldDescription EmailOptOut = new("HasOptedOutOfEmail", "Email Opt Out", "boolean", true, false);
+
+    [Fact]
+    public async Task ResolveAsync_EmailOptOutTarget_UsesHasOptedOutOfEmail()
+    {
+        // Arrange
+        var client = Describing(contact: [EmailOptOut], lead: [EmailOptOut]);
+        var resolver = CreateResolver(client, new SyncOptions { TargetField = OptOutTargetField.EmailOptOut });
+
+        // Act
+        var resolution = await resolver.ResolveAsync(Ct);
+
+        // Assert
+        Assert.True(resolution.IsUsable);
+        Assert.Equal("HasOptedOutOfEmail", resolution.FieldName);
+        Assert.Equal(new OptOutFieldStatus(SalesforceObjectType.Lead, "HasOptedOutOfEmail", true, true, true, null), resolution.Lead);
+        Assert.Empty(resolution.Problems);
+    }
+
+    [Fact]
+    public async Task ResolveAsync_DiscoveryByLabel_FindsCustomCheckboxOnBoth()
+    {
+        // Arrange
+        var field = new FieldDescription("MSC__Marketo_Sales_Opt_Out__c", "Marketo Sales Opt Out", "boolean", true, true);
+        var decoy = new FieldDescription("Marketo_Sales_Opt_Out_Text__c", "Marketo Sales Opt Out", "string", true, true);
+        var client = Describing(contact: [EmailOptOut, decoy, field], lead: [EmailOptOut, field]);
+        var resolver = CreateResolver(client, new SyncOptions { TargetField = OptOutTargetField.MarketoSalesOptOut });
+
+        // Act
+        var resolution = await resolver.ResolveAsync(Ct);
+
+        // Assert
+        Assert.True(resolution.IsUsable);
+        Assert.Equal("MSC__Marketo_Sales_Opt_Out__c", resolution.FieldName);
+        Assert.Equal("MSC__Marketo_Sales_Opt_Out__c", resolution.For(SalesforceObjectType.Contact).FieldName);
+    }
+
+    [Fact]
+    public async Task ResolveAsync_DiscoveryByOlderLabel_FindsMseOptOut()
+    {
+        // Arrange
+        var field = new FieldDescription("ToutApp__MSE_Opt_Out__c", "MSE - Opt Out", "boolean", true, true);
+        var client = Describing(contact: [field], lead: [field]);
+        var resolver = CreateResolver(client, new SyncOptions { TargetField = OptOutTargetField.MarketoSalesOptOut });
+
+        // Act
+        var resolution = await resolver.ResolveAsync(Ct);
+
+        // Assert
+        Assert.Equal("ToutApp__MSE_Opt_Out__c", resolution.FieldName);
+    }
+
+    [Fact]
+    public async Task ResolveAsync_DiscoveryMissingOnLead_ReportsActionableProblem()
+    {
+        // Arrange
+        var field = new FieldDescription("MSC__Marketo_Sales_Opt_Out__c", "Marketo Sales Opt Out", "boolean", true, true);
+        var client = Describing(contact: [field], lead: [EmailOptOut]);
+        var resolver = CreateResolver(client, new SyncOptions { TargetField = OptOutTargetField.MarketoSalesOptOut });
+
+        // Act
+        var resolution = await resolver.ResolveAsync(Ct);
+
+        // Assert
+        Assert.False(resolution.IsUsable);
+        Assert.True(resolution.Contact.IsUsable);
+        Assert.False(resolution.Lead.Exists);
+        Assert.Equal("field Marketo Sales Opt Out not found on Lead: install the package or set Sync__MarketoSalesOptOutField", Assert.Single(resolution.Problems));
+    }
+
+    [Fact]
+    public async Task ResolveAsync_ConfiguredFieldNotUpdateable_ReportsFieldLevelSecurity()
+    {
+        // Arrange
+        var writable = new FieldDescription("Custom_Opt_Out__c", "Sales Opt Out", "boolean", true, true);
+        var readOnly = writable with { Updateable = false };
+        var client = Describing(contact: [writable], lead: [readOnly]);
+        var resolver = CreateResolver(client, new SyncOptions { TargetField = OptOutTargetField.MarketoSalesOptOut, MarketoSalesOptOutField = "Custom_Opt_Out__c" });
+
+        // Act
+        var resolution = await resolver.ResolveAsync(Ct);
+
+        // Assert
+        Assert.Equal(new OptOutFieldStatus(SalesforceObjectType.Lead, "Custom_Opt_Out__c", true, true, false, resolution.Lead.Problem), resolution.Lead);
+        Assert.Contains("read-only for the integration user", resolution.Lead.Problem, StringComparison.Ordinal);
+        Assert.Contains("Lead.Custom_Opt_Out__c", resolution.Lead.Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ResolveAsync_ConfiguredFieldNotBoolean_ReportsType()
+    {
+        // Arrange
+        var text = new FieldDescription("Custom_Opt_Out__c", "Sales Opt Out", "string", true, true);
+        var client = Describing(contact: [text], lead: [text]);
+        var resolver = CreateResolver(client, new SyncOptions { TargetField = OptOutTargetField.MarketoSalesOptOut, MarketoSalesOptOutField = "Custom_Opt_Out__c" });
+
+        // Act
+        var resolution = await resolver.ResolveAsync(Ct);
+
+        // Assert
+        Assert.False(resolution.Contact.IsBoolean);
+        Assert.Contains("is of type string, not a checkbox", resolution.Contact.Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ResolveAsync_ConfiguredFieldMissing_NamesTheSetting()
+    {
+        // Arrange
+        var client = Describing(contact: [EmailOptOut], lead: [EmailOptOut]);
+        var resolver = CreateResolver(client, new SyncOptions { TargetField = OptOutTargetField.MarketoSalesOptOut, MarketoSalesOptOutField = "Typo__c" });
+
+        // Act
+        var resolution = await resolver.ResolveAsync(Ct);
+
+        // Assert
+        Assert.Equal(2, resolution.Problems.Count);
+        Assert.All(resolution.Problems, p => Assert.Contains("Sync__MarketoSalesOptOutField", p, StringComparison.Ordinal));
+        Assert.StartsWith("field Typo__c not found on Contact", resolution.Contact.Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ResolveAsync_WithinLifetime_UsesCache()
+    {
+        // Arrange
+        var time = new FakeTimeProvider();
+        var client = Describing(contact: [EmailOptOut], lead: [EmailOptOut]);
+        var resolver = CreateResolver(client, new SyncOptions(), time);
+        await resolver.ResolveAsync(Ct);
+        time.Advance(TimeSpan.FromMinutes(14));
+
+        // Act
+        await resolver.ResolveAsync(Ct);
+
+        // Assert
+        await client.Received(1).DescribeAsync("Contact", Arg.Any<CancellationToken>());
+        await client.Received(1).DescribeAsync("Lead", Arg.Any<CancellationToken>());
+    }
+
+    [Fact]
+    public async Task ResolveAsync_AfterLifetime_DescribesAgain()
+    {
+        // Arrange
+        var time = new FakeTimeProvider();
+        var client = Describing(contact: [EmailOptOut], lead: [EmailOptOut]);
+        var resolver = CreateResolver(client, new SyncOptions(), time);
+        await resolver.ResolveAsync(Ct);
+        time.Advance(TimeSpan.FromMinutes(16));
+
+        // Act
+        await resolver.ResolveAsync(Ct);
+
+        // Assert
+        await client.Received(2).DescribeAsync("Contact", Arg.Any<CancellationToken>());
+    }
+
+    [Fact]
+    public async Task Invalidate_AfterFieldError_DescribesAgain()
+    {
+        // Arrange
+        var client = Describing(contact: [EmailOptOut], lead: [EmailOptOut]);
+        var resolver = CreateResolver(client, new SyncOptions());
+        await resolver.ResolveAsync(Ct);
+
+        // Act
+        resolver.Invalidate();
+        await resolver.ResolveAsync(Ct);
+
+        // Assert
+        await client.Received(2).DescribeAsync("Lead", Arg.Any<CancellationToken>());
+    }
+
+    [Fact]
+    public async Task ResolveAsync_DescribeFails_ThrowsAndDoesNotCache()
+    {
+        // Arrange
+        var client = Substitute.For<ISalesforceClient>();
+        client.DescribeAsync(Arg.Any<string>(), Arg.Any<CancellationToken>())
+            .Returns(Task.FromException<SObjectDescription>(new SalesforceApiException("down", SalesforceErrorKind.Transient)));
+        var resolver = CreateResolver(client, new SyncOptions());
+        await Assert.ThrowsAsync<SalesforceApiException>(() => resolver.ResolveAsync(Ct));
+        client.DescribeAsync("Contact", Arg.Any<CancellationToken>()).Returns(new SObjectDescription("Contact", "Contact", [EmailOptOut]));
+        client.DescribeAsync("Lead", Arg.Any<CancellationToken>()).Returns(new SObjectDescription("Lead", "Lead", [EmailOptOut]));
+
+        // Act
+        var resolution = await resolver.ResolveAsync(Ct);
+
+        // Assert
+        Assert.True(resolution.IsUsable);
+    }
+
+    private static ISalesforceClient Describing(IReadOnlyList<FieldDescription> contact, IReadOnlyList<FieldDescription> lead)
+    {
+        var client = Substitute.For<ISalesforceClient>();
+        client.DescribeAsync("Contact", Arg.Any<CancellationToken>()).Returns(new SObjectDescription("Contact", "Contact", contact));
+        client.DescribeAsync("Lead", Arg.Any<CancellationToken>()).Returns(new SObjectDescription("Lead", "Lead", lead));
+        return client;
+    }
+
+    private static OptOutFieldResolver CreateResolver(ISalesforceClient client, SyncOptions sync, TimeProvider? time = null)
+    {
+        return new OptOutFieldResolver(
+            client,
+            Options.Create(sync),
+            Options.Create(new SalesforceOptions { FieldCacheLifetime = TimeSpan.FromMinutes(15) }),
+            time ?? new FakeTimeProvider(),
+            NullLogger<OptOutFieldResolver>.Instance);
+    }
+}

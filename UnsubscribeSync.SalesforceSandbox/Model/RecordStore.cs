@@ -41,12 +41,17 @@ public sealed class RecordStore(SandboxClock clock)
     {
         var now = clock.Next();
         var created = new List<StoredRecord>(records.Count);
+        var schemas = new Dictionary<string, ObjectSchema>
+        {
+            [ObjectSchema.Contact] = ObjectSchema.For(ObjectSchema.Contact, settings, asAdmin: true),
+            [ObjectSchema.Lead] = ObjectSchema.For(ObjectSchema.Lead, settings, asAdmin: true),
+        };
         lock (Gate)
         {
             var newIds = new HashSet<string>(StringComparer.Ordinal);
             for (var index = 0; index < records.Count; index++)
             {
-                created.Add(Build(records[index], index, settings, now, newIds));
+                created.Add(Build(records[index], index, schemas, now, newIds));
             }
 
             foreach (var record in created)
@@ -71,7 +76,7 @@ public sealed class RecordStore(SandboxClock clock)
         }
     }
 
-    private StoredRecord Build(JsonElement json, int index, SandboxSettings settings, DateTimeOffset now, HashSet<string> newIds)
+    private StoredRecord Build(JsonElement json, int index, Dictionary<string, ObjectSchema> schemas, DateTimeOffset now, HashSet<string> newIds)
     {
         if (json.ValueKind != JsonValueKind.Object)
         {
@@ -83,7 +88,7 @@ public sealed class RecordStore(SandboxClock clock)
             : json.TryGetProperty("type", out var t2) ? t2.GetString() : null;
         var type = ObjectSchema.CanonicalType(typeName)
             ?? throw new SandboxRequestException($"records[{index}]: attributes.type must be Contact or Lead");
-        var schema = ObjectSchema.For(type, settings, asAdmin: true);
+        var schema = schemas[type];
 
         string id;
         var rawId = json.TryGetProperty("Id", out var idElement) || json.TryGetProperty("id", out idElement) ? idElement.GetString() : null;

@@ -1,0 +1,90 @@
+namespace UnsubscribeSync.Benchmarks.Harness;
+
+/// <summary>What one benchmark run does and how big it is. <see cref="Smoke"/> and <see cref="Full"/> are the two documented presets.</summary>
+public sealed record BenchOptions
+{
+    /// <summary>Smoke (tiny sizes, no timing claims, runs in CI) or Full.</summary>
+    public required bool IsSmoke { get; init; }
+
+    /// <summary>Storage connection string (Azurite locally).</summary>
+    public string StorageConnectionString { get; init; } =
+        Environment.GetEnvironmentVariable("UNSUBSCRIBESYNC_BENCH_STORAGE")
+        ?? Environment.GetEnvironmentVariable("UNSUBSCRIBESYNC_TEST_STORAGE")
+        ?? "UseDevelopmentStorage=true";
+
+    /// <summary>A running sandbox (<c>http://127.0.0.1:5199</c>); null hosts one in-process.</summary>
+    public Uri? SandboxUrl { get; init; }
+
+    /// <summary>Where the Markdown report goes; null writes none.</summary>
+    public string? OutputPath { get; init; }
+
+    /// <summary>Alternating floor/measured rounds of the intake scenario; the median round is reported.</summary>
+    public int IntakeRounds { get; init; }
+
+    /// <summary>Single-event requests per round.</summary>
+    public int SingleEventRequests { get; init; }
+
+    /// <summary>Single-event requests in flight at once (concurrent webhook calls).</summary>
+    public int SingleEventConcurrency { get; init; } = 4;
+
+    /// <summary>Batch requests per round.</summary>
+    public int BatchRequests { get; init; }
+
+    /// <summary>Events per batch request (the webhook accepts up to 100).</summary>
+    public int BatchSize { get; init; }
+
+    /// <summary>Push messages per round.</summary>
+    public int PushMessages { get; init; }
+
+    /// <summary>Latency the sandbox adds to every Salesforce call in the push scenario.</summary>
+    public int PushLatencyMs { get; init; } = 50;
+
+    /// <summary>Ledger entries and Salesforce records of the sync scenario.</summary>
+    public int SyncEntries { get; init; }
+
+    /// <summary>Share of entries that drift in each direction (0.01 = 1 %).</summary>
+    public double DriftShare { get; init; } = 0.01;
+
+    /// <summary>Share of entries that change before the incremental run (0.001 = 0.1 %).</summary>
+    public double IncrementalShare { get; init; } = 0.001;
+
+    /// <summary>Concurrent ledger writes while seeding.</summary>
+    public int SeedConcurrency { get; init; } = 32;
+
+    /// <summary>Also seed and measure a 1,000,000-entry sync once.</summary>
+    public bool IncludeMillion { get; init; }
+
+    /// <summary>Run the BenchmarkDotNet micro-benchmarks (ShortRun); smoke mode only calls each once.</summary>
+    public bool RunMicroBenchmarks { get; init; }
+
+    /// <summary>Where BenchmarkDotNet writes its artifacts (ignored by git).</summary>
+    public string? ArtifactsPath { get; init; }
+
+    public static BenchOptions Smoke() => new()
+    {
+        IsSmoke = true,
+        IntakeRounds = 1,
+        SingleEventRequests = 20,
+        SingleEventConcurrency = 4,
+        BatchRequests = 2,
+        BatchSize = 10,
+        PushMessages = 10,
+        PushLatencyMs = 5,
+        SyncEntries = 50,
+        SeedConcurrency = 8,
+        RunMicroBenchmarks = false,
+    };
+
+    public static BenchOptions Full() => new()
+    {
+        IsSmoke = false,
+        IntakeRounds = 3,
+        SingleEventRequests = 600,
+        SingleEventConcurrency = 4,
+        BatchRequests = 10,
+        BatchSize = 100,
+        PushMessages = 200,
+        SyncEntries = 100_000,
+        RunMicroBenchmarks = true,
+    };
+}

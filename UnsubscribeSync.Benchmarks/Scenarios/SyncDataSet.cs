@@ -1,0 +1,171 @@
+using System.Diagnostics;
+using Azure.Data.Tables;
+using UnsubscribeSync.Benchmarks.Harness;
+using UnsubscribeSync.Functions.Ledger;
+using UnsubscribeSync.Functions.Salesforce;
+
+namespace UnsubscribeSync.Benchmarks.Scenarios;
+
+/// <summary>Where one seeded person stands before the sync runs.</summary>
+public enum SeedCategory
+{
+    /// <summary>Ledger: unsubscribed, link pending. Salesforce: not opted out. The sync must write Salesforce.</summary>
+    LedgerAhead,
+
+    /// <summary>Ledger: subscribed. Salesforce: opted out (changed there). The sync must bring it into the ledger.</summary>
+    SalesforceAhead,
+
+    /// <summary>Both subscribed and in step; the incremental run opts some of these out in Salesforce.</summary>
+    InStepSubscribed,
+
+    /// <summary>Both opted out and in step (the bulk); the incremental run un-checks some in Salesforce.</summary>
+    InStepUnsubscribed,
+}
+
+/// <summary>One seeded person: a ledger entry (state + one link) and its Salesforce Contact or Lead.</summary>
+public sealed record SeedPerson(int Index, string Email, string Type, SeedCategory Category)
+{
+    public string SalesforceId { get; set; } = string.Empty;
+
+    public bool LedgerUnsubscribed => Category is SeedCategory.LedgerAhead or SeedCategory.InStepUnsubscribed;
+
+    public bool SalesforceOptedOut => Category is SeedCategory.SalesforceAhead or SeedCategory.InStepUnsubscribed;
+}
+
+/// <summary>
+/// The sync scenario's data: N ledger entries and N Salesforce records (half Contacts, half Leads),
+/// with <c>drift</c> of them out of step in each direction. Salesforce is seeded with one control call
+/// per 100,000 records; the ledger with one entity-group transaction per address (state + link rows
+/// share the address's partition), run with bounded concurrency because every address is its own partition.
+/// </summary>
+public sealed class SyncDataSet
+{
+    private SyncDataSet(IReadOnlyList<SeedPerson> people, int drift, int incremental)
+    {
+        People = people;
+        Drift = drift;
+        Incremental = incremental;
+    }
+
+    public IReadOnlyList<SeedPerson> People { get; }
+
+    /// <summary>People out of step in each direction.</summary>
+    public int Drift { get; }
+
+    /// <summary>People changed before the incremental run.</summary>
+    public int Incremental { get; }
+
+    public IEnumerable<SeedPerson> In(SeedCategory category) => People.Where(p => p.Category == category);
+
+    public static SyncDataSet Create(int entries, double driftShare, double incrementalShare)
+    {
+        var drift = Math.Max(1, (int)Math.Round(entries * driftShare));
+        var incremental = Math.Max(2, (int)Math.Round(entries * incrementalShare));
+        if ((2 * drift) + incremental > entries)
+        {
+            throw new ArgumentOutOfRangeException(nameof(entries), $"{entries} entries cannot hold {drift} drifted each way and {incremental} incremental changes.");
+        }
+
+        var run = Guid.NewGuid().ToString("N")[..6];
+        var people = new List<SeedPerson>(entries);
+        for (var i = 0; i < entries; i++)
+        {
+            var category = i < drift ? SeedCategory.LedgerAhead
+                : i < 2 * drift ? SeedCategory.SalesforceAhead
+                : i < (2 * drift) + (incremental / 2) ? SeedCategory.InStepSubscribed
+                : SeedCategory.InStepUnsubscribed;
+            people.Add(new SeedPerson(i, $"sync{i}.{run}@bench.example", i % 2 == 0 ? "Contact" : "Lead", category));
+        }
+
+        return new SyncDataSet(people, drift, incremental);
+    }
+
+    /// <summary>Creates every Salesforce record and remembers its Id.</summary>
+    public async Task<TimeSpan> SeedSalesforceAsync(SandboxHost sandbox, CancellationToken ct)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var ids = await sandbox.CreateRecordsAsync(People.Select(p => new SeedRecord(p.Type, p.Email, p.SalesforceOptedOut)).ToList(), ct);
+        if (ids.Count != People.Count)
+        {
+            throw new InvalidOperationException($"The sandbox created {ids.Count} of {People.Count} records.");
+        }
+
+        for (var i = 0; i < ids.Count; i++)
+        {
+            People[i].SalesforceId = ids[i];
+        }
+
+        return Stopwatch.GetElapsedTime(started);
+    }
+
+    /// <summary>Writes every ledger entry (one transaction per address) with bounded concurrency.</summary>
+    public async Task<TimeSpan> SeedLedgerAsync(TableClient ledger, int concurrency, CancellationToken ct)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var seededAt = DateTimeOffset.UtcNow.AddDays(-30);
+        await Parallel.ForEachAsync(People, new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = ct }, async (person, token) =>
+        {
+            EmailAddress.TryCreate(person.Email, out var address, out _);
+            var id = Functions.Salesforce.SalesforceId.Parse(person.SalesforceId);
+            var unsubscribed = person.LedgerUnsubscribed;
+            var state = new ConsentStateEntity
+            {
+                PartitionKey = address!.Key,
+                Email = address.Value,
+                State = unsubscribed ? nameof(ConsentState.Unsubscribed) : nameof(ConsentState.Subscribed),
+                StateSince = seededAt,
+                DecidedAt = seededAt,
+                StateSource = "link",
+                StateEventId = $"seed-{person.Index}",
+                CreatedAt = seededAt,
+                UpdatedAt = seededAt,
+            };
+            var link = new RecordLinkEntity
+            {
+                PartitionKey = address.Key,
+                RowKey = RecordLinkEntity.RowKeyFor(id.Value),
+                SalesforceId = id.Value,
+                ObjectType = id.SObjectName,
+                DesiredOptOut = unsubscribed,
+                Status = person.Category == SeedCategory.LedgerAhead ? nameof(LinkStatus.Pending) : nameof(LinkStatus.Synced),
+                RequestedByEventId = $"seed-{person.Index}",
+                LinkedFrom = "event",
+                LinkedAt = seededAt,
+                UpdatedAt = seededAt,
+                SyncedAt = person.Category == SeedCategory.LedgerAhead ? null : seededAt,
+                SyncedEventId = person.Category == SeedCategory.LedgerAhead ? null : $"seed-{person.Index}",
+            };
+            await ledger.SubmitTransactionAsync(
+                [new TableTransactionAction(TableTransactionActionType.UpsertReplace, state), new TableTransactionAction(TableTransactionActionType.UpsertReplace, link)],
+                token);
+        });
+        return Stopwatch.GetElapsedTime(started);
+    }
+
+    /// <summary>
+    /// The changes before the incremental run, made as an admin in Salesforce would (not counted as API
+    /// calls): half of them opt subscribed people out, half un-check opted-out people (the Reassert
+    /// policy writes those back).
+    /// </summary>
+    public async Task<(int OptedOut, int Unchecked)> ApplyIncrementalChangesAsync(SandboxHost sandbox, CancellationToken ct)
+    {
+        var optOuts = In(SeedCategory.InStepSubscribed).Take(Incremental / 2).ToList();
+        var unchecks = In(SeedCategory.InStepUnsubscribed).Take(Incremental - optOuts.Count).ToList();
+        await Parallel.ForEachAsync(optOuts.Select(p => (p, true)).Concat(unchecks.Select(p => (p, false))),
+            new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct },
+            async (change, token) => await sandbox.UpdateAsAdminAsync(change.p.SalesforceId, new { HasOptedOutOfEmail = change.Item2 }, token));
+        return (optOuts.Count, unchecks.Count);
+    }
+
+    /// <summary>
+    /// The API-call floor of a run: every record read in pages of 2,000 (a query covers one object
+    /// type, so Contacts and Leads are paged separately) and every write in collections of 200.
+    /// </summary>
+    public static int CallFloor(int contactsRead, int leadsRead, int writes) =>
+        Pages(contactsRead, 2000) + Pages(leadsRead, 2000) + Pages(writes, 200);
+
+    public static int Pages(int count, int size) => (count + size - 1) / size;
+
+    /// <summary>The Ids as <see cref="Functions.Salesforce.SalesforceId"/>.</summary>
+    public static SalesforceId IdOf(SeedPerson person) => Functions.Salesforce.SalesforceId.Parse(person.SalesforceId);
+}

@@ -12,7 +12,7 @@ namespace UnsubscribeSync.Tests.Infrastructure;
 /// </summary>
 public static class AppServices
 {
-    public static Dictionary<string, string?> Settings(TestStorage storage, SalesforceSandboxFixture sandbox) => new()
+    public static Dictionary<string, string?> Settings(TestStorage storage, SalesforceSandboxFixture? sandbox) => new()
     {
         ["AzureWebJobsStorage"] = storage.ConnectionString,
         ["Storage:LedgerTable"] = storage.Names.LedgerTable,
@@ -23,9 +23,10 @@ public static class AppServices
         ["PushQueueName"] = storage.Names.PushQueue,
         ["SyncBatchQueueName"] = storage.Names.SyncBatchQueue,
         ["NightlySyncSchedule"] = "0 0 4 * * *",
-        ["Salesforce:LoginUrl"] = sandbox.BaseAddress.ToString(),
-        ["Salesforce:ClientId"] = sandbox.ClientId,
-        ["Salesforce:ClientSecret"] = sandbox.ClientSecret,
+        // Without a sandbox, Salesforce settings are valid but unused (tests that never reach Salesforce).
+        ["Salesforce:LoginUrl"] = sandbox?.BaseAddress.ToString() ?? "https://example.my.salesforce.com",
+        ["Salesforce:ClientId"] = sandbox?.ClientId ?? "unused",
+        ["Salesforce:ClientSecret"] = sandbox?.ClientSecret ?? "unused",
         ["Salesforce:MaxRetryAttempts"] = "2",
         ["Salesforce:RetryBaseDelay"] = "00:00:00.010",
         ["Salesforce:AttemptTimeout"] = "00:00:10",
@@ -33,7 +34,7 @@ public static class AppServices
     };
 
     /// <summary>Builds the service provider; <paramref name="overrides"/> replace or add settings (null removes one).</summary>
-    public static ServiceProvider Build(TestStorage storage, SalesforceSandboxFixture sandbox, IDictionary<string, string?>? overrides = null)
+    public static ServiceProvider Build(TestStorage storage, SalesforceSandboxFixture? sandbox, IDictionary<string, string?>? overrides = null)
     {
         var settings = Settings(storage, sandbox);
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())

@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using UnsubscribeSync.Functions.Configuration;
 using UnsubscribeSync.Functions.Salesforce;
@@ -51,12 +52,19 @@ internal static class SalesforceTestHost
     }
 
     /// <summary>The real registration; with a <paramref name="primary"/> handler every request goes to it instead of the network.</summary>
-    public static ServiceProvider Build(HttpMessageHandler? primary, IDictionary<string, string?>? settings = null)
+    public static ServiceProvider Build(HttpMessageHandler? primary, IDictionary<string, string?>? settings = null, Action<ILoggingBuilder>? logging = null)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings ?? FastSettings()).Build();
         var services = new ServiceCollection();
-        services.AddSingleton<Microsoft.Extensions.Logging.ILoggerFactory>(NullLoggerFactory.Instance);
-        services.AddSingleton(typeof(Microsoft.Extensions.Logging.ILogger<>), typeof(NullLogger<>));
+        if (logging is null)
+        {
+            services.AddSingleton<ILoggerFactory>(NullLoggerFactory.Instance);
+            services.AddSingleton(typeof(ILogger<>), typeof(NullLogger<>));
+        }
+        else
+        {
+            services.AddLogging(logging);
+        }
 
         // The host binds Sync; the field resolver reads it.
         services.AddOptions<SyncOptions>().Bind(configuration.GetSection(SyncOptions.SectionName));

@@ -9,7 +9,8 @@ namespace UnsubscribeSync.Functions.Http;
 /// </summary>
 public static class Problems
 {
-    private const string TypeBase = "https://github.com/unsubscribesync/unsubscribesync/blob/main/README.md#problem-";
+    // URNs, not links: they identify a kind of problem whatever host the app runs on (RFC 9457 allows any URI).
+    private const string TypeBase = "urn:unsubscribesync:problem:";
 
     public static IResult Validation(IReadOnlyDictionary<string, string[]> errors) => new ProblemResult(
         new ValidationProblemDetails(errors.ToDictionary(e => e.Key, e => e.Value))

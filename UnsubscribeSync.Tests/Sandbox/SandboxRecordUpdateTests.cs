@@ -122,4 +122,27 @@ public sealed class SandboxRecordUpdateTests(SalesforceSandboxFixture sandbox) :
         Assert.Equal(HttpStatusCode.BadRequest, onContact.StatusCode);
         Assert.Equal("INVALID_FIELD_FOR_INSERT_UPDATE", await onContact.ErrorCodeAsync());
     }
+
+    [Fact]
+    public async Task PatchSobject_ConcurrentUpdates_GiveEveryRecordADistinctIncreasingModstamp()
+    {
+        // Arrange
+        var ids = await sandbox.Control.CreateRecordsAsync(Enumerable.Range(0, 50).Select(i => SandboxRecord.Contact($"race{i}@example.com")), Ct);
+        using var http = await SandboxHttp.ClientAsync(sandbox);
+        var created = (await sandbox.Control.GetRecordAsync(ids[0], Ct))["SystemModstamp"]!.GetValue<string>();
+
+        // Act
+        var responses = await Task.WhenAll(ids.Select(id => http.PatchAsync($"{SandboxHttp.Api}/sobjects/Contact/{id}", new JsonObject { ["HasOptedOutOfEmail"] = true })));
+
+        // Assert
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.NoContent, r.StatusCode));
+        var stamps = new List<string>();
+        foreach (var id in ids)
+        {
+            stamps.Add((await sandbox.Control.GetRecordAsync(id, Ct))["SystemModstamp"]!.GetValue<string>());
+        }
+
+        Assert.Equal(ids.Count, stamps.Distinct().Count());
+        Assert.All(stamps, stamp => Assert.True(string.CompareOrdinal(stamp, created) > 0));
+    }
 }

@@ -193,6 +193,11 @@ internal sealed partial class SalesforceClient(
         {
             throw new SalesforceApiException($"Salesforce {operation} timed out.", SalesforceErrorKind.Transient, innerException: ex);
         }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Not the caller's cancellation, so an HttpClient timeout (the token endpoint's backstop).
+            throw new SalesforceApiException($"Salesforce {operation} timed out.", SalesforceErrorKind.Transient, innerException: ex);
+        }
         catch (HttpRequestException ex)
         {
             throw new SalesforceApiException($"Salesforce {operation} could not reach Salesforce ({ex.HttpRequestError}).", SalesforceErrorKind.Transient, innerException: ex);

@@ -40,9 +40,10 @@ public static class SalesforceServiceCollectionExtensions
         services.TryAddTransient<SalesforceAuthenticationHandler>();
         services.TryAddTransient<SalesforceLimitInfoHandler>();
 
+        // Token fetches run inside an API call's attempt, whose timeout governs; this is only a backstop.
         services.AddHttpClient(SalesforceTokenProvider.HttpClientName, (sp, http) =>
         {
-            http.Timeout = sp.GetRequiredService<IOptions<SalesforceOptions>>().Value.AttemptTimeout;
+            http.Timeout = sp.GetRequiredService<IOptions<SalesforceOptions>>().Value.TotalTimeout;
         });
 
         // Handler order, outermost first: resilience wraps sign-in, so a token endpoint outage is retried

@@ -98,6 +98,28 @@ public class SalesforceClientTests
     }
 
     [Fact]
+    public async Task UpdateRecordAsync_EveryAttemptHangs_ThrowsTransientTimeoutAfterRetries()
+    {
+        // Arrange
+        var handler = SalesforceTestHost.Salesforce((_, _) => StubHttpMessageHandler.NoContent());
+        handler.BeforeRespond = ct => handler.Requests[^1].Uri.AbsolutePath.Contains("/sobjects/", StringComparison.Ordinal)
+            ? Task.Delay(TimeSpan.FromSeconds(30), ct)
+            : Task.CompletedTask;
+        var settings = Settings();
+        settings["Salesforce:AttemptTimeout"] = "00:00:00.050";
+        using var services = SalesforceTestHost.Build(handler, settings);
+        var client = services.GetRequiredService<ISalesforceClient>();
+
+        // Act
+        var ex = await Assert.ThrowsAsync<SalesforceApiException>(() => client.UpdateRecordAsync(Contact, OptOut, Ct));
+
+        // Assert
+        Assert.Equal(SalesforceErrorKind.Transient, ex.Kind);
+        Assert.IsType<Polly.Timeout.TimeoutRejectedException>(ex.InnerException);
+        Assert.Equal(4, handler.RequestsTo("/sobjects/").Count);
+    }
+
+    [Fact]
     public async Task UpdateRecordAsync_DailyLimit_ThrowsLimitExceededWithoutRetry()
     {
         // Arrange

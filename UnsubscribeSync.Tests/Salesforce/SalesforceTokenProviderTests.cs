@@ -195,7 +195,7 @@ public class SalesforceTokenProviderTests
         // Arrange
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var handler = TokenHandler();
-        handler.BeforeRespond = () => release.Task;
+        handler.BeforeRespond = _ => release.Task;
         var provider = CreateProvider(handler, new FakeTimeProvider(Now));
 
         // Act

@@ -15,7 +15,7 @@ internal sealed class StubHttpMessageHandler(Func<HttpRequestMessage, string, Ht
     public IReadOnlyList<RecordedRequest> Requests => [.. _requests];
 
     /// <summary>Holds every request until released, to make concurrent callers overlap.</summary>
-    public Func<Task>? BeforeRespond { get; set; }
+    public Func<CancellationToken, Task>? BeforeRespond { get; set; }
 
     public IReadOnlyList<RecordedRequest> RequestsTo(string pathPart) =>
         [.. _requests.Where(r => r.Uri.AbsolutePath.Contains(pathPart, StringComparison.Ordinal))];
@@ -43,7 +43,7 @@ internal sealed class StubHttpMessageHandler(Func<HttpRequestMessage, string, Ht
         _requests.Enqueue(new RecordedRequest(request.Method, request.RequestUri!, request.Headers.Authorization?.ToString(), headers, body));
         if (BeforeRespond is not null)
         {
-            await BeforeRespond();
+            await BeforeRespond(cancellationToken);
         }
 
         var response = respond(request, body);

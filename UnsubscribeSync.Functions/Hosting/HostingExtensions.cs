@@ -10,6 +10,7 @@ using UnsubscribeSync.Functions.Ledger;
 using UnsubscribeSync.Functions.Push;
 using UnsubscribeSync.Functions.Salesforce;
 using UnsubscribeSync.Functions.Storage;
+using UnsubscribeSync.Functions.Sync;
 
 namespace UnsubscribeSync.Functions.Hosting;
 
@@ -78,6 +79,7 @@ public static class HostingExtensions
         services.AddSalesforce(configuration);
         services.TryAddSingleton<IRecordRedirectResolver, RecordRedirectResolver>();
         services.TryAddSingleton<IPushService, PushService>();
+        services.AddNightlySync(configuration);
         return services;
     }
 }

@@ -1,0 +1,87 @@
+using UnsubscribeSync.Functions.Configuration;
+using UnsubscribeSync.Functions.Ledger;
+
+namespace UnsubscribeSync.Functions.Sync;
+
+/// <summary>What the inbound pass does with one Salesforce record.</summary>
+public enum InboundAction
+{
+    /// <summary>Nothing to do.</summary>
+    None,
+
+    /// <summary>Salesforce's opt-out is news: apply it to the ledger as an unsubscribe and link the record as confirmed.</summary>
+    ImportOptOut,
+
+    /// <summary>The record already holds what the ledger wants: mark its link confirmed (adding the link if missing).</summary>
+    Confirm,
+
+    /// <summary>The record holds the opt-out, but an explicit resubscribe is newer: the resubscribe stands.</summary>
+    KeepResubscribe,
+
+    /// <summary>Under the Resubscribe policy, a newer un-check in Salesforce resubscribes the address.</summary>
+    ImportResubscribe,
+
+    /// <summary>The address is unsubscribed but the record is not: write the opt-out (drift when it had been confirmed).</summary>
+    WriteOptOut,
+}
+
+/// <summary>The inbound merge rule for one record: its Salesforce value against the ledger's state for its address.</summary>
+public static class InboundRules
+{
+    /// <summary>Decides what to do with a Salesforce record.</summary>
+    /// <param name="state">The address's ledger state, or null when the ledger does not know it.</param>
+    /// <param name="link">The record's link, or null when it is not linked to the address.</param>
+    /// <param name="salesforceOptedOut">The record's opt-out field.</param>
+    /// <param name="systemModstamp">When the record last changed in Salesforce: the event time of its value.</param>
+    /// <param name="options">The sync policies.</param>
+    /// <returns>The action, and whether it is drift (an opt-out we had confirmed has been un-checked).</returns>
+    public static (InboundAction Action, bool Drift) Decide(
+        ConsentStateEntity? state, RecordLinkEntity? link, bool salesforceOptedOut, DateTimeOffset systemModstamp, SyncOptions options)
+    {
+        if (salesforceOptedOut)
+        {
+            if (state is null)
+            {
+                return (InboundAction.ImportOptOut, false);
+            }
+
+            if (state.ConsentState == ConsentState.Unsubscribed)
+            {
+                return link is { LinkStatus: LinkStatus.Synced, DesiredOptOut: true } ? (InboundAction.None, false) : (InboundAction.Confirm, false);
+            }
+
+            // Same rule as every event: the later change wins, and a tie goes to the opt-out.
+            return systemModstamp >= state.DecidedAt ? (InboundAction.ImportOptOut, false) : (InboundAction.KeepResubscribe, false);
+        }
+
+        if (state is null)
+        {
+            return (InboundAction.None, false);
+        }
+
+        if (state.ConsentState == ConsentState.Subscribed)
+        {
+            return link is not null && link.LinkStatus != LinkStatus.Synced && !link.DesiredOptOut ? (InboundAction.Confirm, false) : (InboundAction.None, false);
+        }
+
+        // Unsubscribed here, not in Salesforce. A record we never linked is fanned out to only when lookups by email are on.
+        if (link is null && !options.ResolveByEmail)
+        {
+            return (InboundAction.None, false);
+        }
+
+        if (link is { LinkStatus: LinkStatus.Dead })
+        {
+            return (InboundAction.None, false);
+        }
+
+        // Only a record that held our confirmed opt-out can have been un-checked; any other record simply lacks it.
+        var drift = link is { LinkStatus: LinkStatus.Synced, DesiredOptOut: true };
+        if (drift && options.SalesforceUncheck == SalesforceUncheckPolicy.Resubscribe && systemModstamp > state.DecidedAt)
+        {
+            return (InboundAction.ImportResubscribe, false);
+        }
+
+        return (InboundAction.WriteOptOut, drift);
+    }
+}

@@ -1,0 +1,177 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using UnsubscribeSync.Functions.Configuration;
+using UnsubscribeSync.Functions.Intake;
+using UnsubscribeSync.Functions.Storage;
+
+namespace UnsubscribeSync.Functions.Sync;
+
+/// <summary>What a timer tick did.</summary>
+public enum NightlySyncOutcome
+{
+    /// <summary><c>Sync:NightlyEnabled</c> is false.</summary>
+    Disabled,
+
+    /// <summary>A new run was planned and its first batches queued.</summary>
+    Started,
+
+    /// <summary>A run is still making progress; this tick leaves it alone.</summary>
+    Waiting,
+
+    /// <summary>A run had stalled (a crash, lost messages); its unfinished batches were queued again.</summary>
+    Resumed,
+}
+
+/// <summary>Plans the nightly run: one run at a time, resumed rather than doubled.</summary>
+public interface INightlySyncService
+{
+    /// <summary>Handles one timer tick (or manual run).</summary>
+    Task<NightlySyncOutcome> TickAsync(bool isPastDue, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// The timer's planner. The lease row in SyncState names the open run; a tick that finds one closes it if
+/// all its batches reported, resumes it if it stalled, and otherwise waits. A new run takes the lease with
+/// an ETag (so two ticks cannot both start one), finishes half-done webhook intakes, and queues two
+/// inbound batches; every further batch is planned by the batches themselves.
+/// </summary>
+public sealed partial class NightlySyncService(
+    SyncRunStore store,
+    ISyncBatchQueue queue,
+    SyncRunCloser closer,
+    StorageBootstrap bootstrap,
+    IIntakeRecords intakeRecords,
+    IIntakeService intake,
+    IOptions<SyncOptions> syncOptions,
+    IOptions<NightlySyncOptions> nightlyOptions,
+    TimeProvider timeProvider,
+    ILogger<NightlySyncService> logger) : INightlySyncService
+{
+    public async Task<NightlySyncOutcome> TickAsync(bool isPastDue, CancellationToken cancellationToken)
+    {
+        if (!syncOptions.Value.NightlyEnabled)
+        {
+            Log.Disabled(logger);
+            return NightlySyncOutcome.Disabled;
+        }
+
+        Log.Tick(logger, isPastDue);
+        await bootstrap.EnsureCreatedAsync(cancellationToken);
+        var options = nightlyOptions.Value;
+        var now = timeProvider.GetUtcNow();
+
+        var lease = await store.GetLeaseAsync(cancellationToken);
+        if (lease?.RunId is { } openRunId)
+        {
+            var open = await store.GetRunAsync(openRunId, cancellationToken);
+            if (open is not null && open.SyncPhase != SyncPhase.Completed)
+            {
+                if (open.BatchesDone == open.BatchesPlanned)
+                {
+                    // Every batch reported but the closer never ran (a crash): close it now, then start afresh.
+                    await closer.CloseAsync(openRunId, cancellationToken);
+                }
+                else if (now - open.LastProgressAt >= options.StallAfter)
+                {
+                    var requeued = 0;
+                    await foreach (var batch in store.PendingBatchesAsync(openRunId, cancellationToken))
+                    {
+                        await queue.SendAsync(new PlannedBatch(openRunId, batch.BatchId), cancellationToken);
+                        requeued++;
+                    }
+
+                    Log.Resumed(logger, openRunId, requeued);
+                    return NightlySyncOutcome.Resumed;
+                }
+                else
+                {
+                    Log.StillRunning(logger, openRunId, open.BatchesDone, open.BatchesPlanned);
+                    return NightlySyncOutcome.Waiting;
+                }
+            }
+
+            lease = await store.GetLeaseAsync(cancellationToken);
+        }
+
+        var runId = $"{now.UtcDateTime:yyyyMMddTHHmmss}-{Guid.NewGuid().ToString("N")[..8]}";
+        if (!await store.TryAcquireLeaseAsync(lease, runId, cancellationToken))
+        {
+            Log.LostRace(logger);
+            return NightlySyncOutcome.Waiting;
+        }
+
+        var intakes = await SweepIntakesAsync(now - options.IntakeSweepAge, options.IntakeSweepLimit, cancellationToken);
+
+        var watermark = (await store.GetWatermarkAsync(cancellationToken))?.Watermark;
+        var full = options.ForceFullReconcile || watermark is null;
+        var run = new SyncRunEntity
+        {
+            PartitionKey = runId,
+            Mode = full ? "full" : "incremental",
+            StartedAt = now,
+            Since = full ? null : watermark - options.WatermarkOverlap,
+            Until = now,
+            IntakesCompleted = intakes,
+        };
+        var planned = await store.CreateRunAsync(
+            run,
+            [
+                new SyncWorkItem { Kind = SyncWorkKind.Inbound, ObjectType = "Contact" },
+                new SyncWorkItem { Kind = SyncWorkKind.Inbound, ObjectType = "Lead" },
+            ],
+            cancellationToken);
+        foreach (var batch in planned)
+        {
+            await queue.SendAsync(batch, cancellationToken);
+        }
+
+        Log.Started(logger, runId, run.Mode, run.Since, intakes);
+        return NightlySyncOutcome.Started;
+    }
+
+    private async Task<int> SweepIntakesAsync(DateTimeOffset olderThan, int limit, CancellationToken cancellationToken)
+    {
+        // Webhook intakes that stopped half-way are finished first, so their opt-outs are in the ledger the run reconciles.
+        var completed = 0;
+        var seen = 0;
+        await foreach (var record in intakeRecords.FindUnfinishedAsync(olderThan, cancellationToken))
+        {
+            if (++seen > limit)
+            {
+                Log.IntakeSweepCapped(logger, limit);
+                break;
+            }
+
+            if (await intake.CompleteAsync(record, cancellationToken))
+            {
+                completed++;
+            }
+        }
+
+        return completed;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 500, Level = LogLevel.Information, Message = "Nightly sync is switched off (Sync:NightlyEnabled=false); nothing to do")]
+        public static partial void Disabled(ILogger logger);
+
+        [LoggerMessage(EventId = 501, Level = LogLevel.Information, Message = "Nightly sync tick (past due: {IsPastDue})")]
+        public static partial void Tick(ILogger logger, bool isPastDue);
+
+        [LoggerMessage(EventId = 502, Level = LogLevel.Information, Message = "Sync run {RunId} started ({Mode}, changes since {Since}); {IntakesCompleted} half-finished intakes completed first")]
+        public static partial void Started(ILogger logger, string runId, string mode, DateTimeOffset? since, int intakesCompleted);
+
+        [LoggerMessage(EventId = 503, Level = LogLevel.Information, Message = "Sync run {RunId} is still running ({Done} of {Planned} batches done); this tick waits")]
+        public static partial void StillRunning(ILogger logger, string runId, int done, int planned);
+
+        [LoggerMessage(EventId = 504, Level = LogLevel.Warning, Message = "Sync run {RunId} had stalled; {Requeued} unfinished batches queued again")]
+        public static partial void Resumed(ILogger logger, string runId, int requeued);
+
+        [LoggerMessage(EventId = 505, Level = LogLevel.Information, Message = "Another invocation started a sync run at the same moment; this one stands down")]
+        public static partial void LostRace(ILogger logger);
+
+        [LoggerMessage(EventId = 506, Level = LogLevel.Warning, Message = "More than {Limit} half-finished intakes; the rest are finished by the next run")]
+        public static partial void IntakeSweepCapped(ILogger logger, int limit);
+    }
+}

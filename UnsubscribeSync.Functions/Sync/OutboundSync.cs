@@ -1,0 +1,250 @@
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using UnsubscribeSync.Functions.Configuration;
+using UnsubscribeSync.Functions.Ledger;
+using UnsubscribeSync.Functions.Salesforce;
+
+namespace UnsubscribeSync.Functions.Sync;
+
+/// <summary>
+/// The outbound pass (ledger to Salesforce): a bounded scan of the ledger for links Salesforce has not
+/// confirmed, which hands out Write items of 200 links, and Resolve items for addresses without an Id.
+/// </summary>
+public sealed class OutboundSync(
+    ILedgerSyncStore ledgerSync,
+    ISalesforceClient salesforce,
+    IOptOutFieldResolver fields,
+    SalesforceWriter writer,
+    IOptions<SyncOptions> syncOptions,
+    IOptions<NightlySyncOptions> nightlyOptions,
+    TimeProvider timeProvider)
+{
+    // Leaves room under Salesforce's 16,384-byte URL limit for the rest of the query once the IN list is URL-encoded.
+    internal const int MaxEncodedInListBytes = 12_000;
+
+    /// <summary>Scans one slice of the ledger; emits full Write/Resolve items and a continuation carrying the remainder.</summary>
+    public async Task ScanAsync(SyncWorkItem item, SyncBatchContext context, CancellationToken cancellationToken)
+    {
+        var options = syncOptions.Value;
+        var carryLinks = new List<LinkRef>(item.Links ?? []);
+        var carryKeys = new List<string>(item.Keys ?? []);
+        var scanRows = nightlyOptions.Value.OutboxScanRows;
+        var slice = await ledgerSync.ScanOutboxAsync(item.Continuation, Math.Min(scanRows, 1000), Math.Max(1, scanRows / 1000), cancellationToken);
+
+        foreach (var link in slice.Links)
+        {
+            // A failure recorded since the run began was this run's (inbound) or the push worker's attempt: not twice in one night.
+            if (link.LinkStatus != LinkStatus.Pending && link.UpdatedAt >= context.Run.StartedAt)
+            {
+                continue;
+            }
+
+            carryLinks.Add(new LinkRef(link.PartitionKey, link.SalesforceId));
+            if (carryLinks.Count == SyncWorkItem.MaxRecords)
+            {
+                context.Children.Add(new SyncWorkItem { Kind = SyncWorkKind.Write, Links = [.. carryLinks] });
+                carryLinks.Clear();
+            }
+        }
+
+        foreach (var state in slice.Awaiting)
+        {
+            if (!options.ResolveByEmail || state.ConsentState != ConsentState.Unsubscribed)
+            {
+                context.Count(c => c.AwaitingId++);
+                continue;
+            }
+
+            carryKeys.Add(state.PartitionKey);
+            if (carryKeys.Count == SyncWorkItem.MaxRecords)
+            {
+                context.Children.Add(new SyncWorkItem { Kind = SyncWorkKind.Resolve, Keys = [.. carryKeys] });
+                carryKeys.Clear();
+            }
+        }
+
+        if (slice.Continuation is not null)
+        {
+            // Partial items ride along so that 100 scattered links still make one collections call, not one per slice.
+            context.Children.Add(new SyncWorkItem { Kind = SyncWorkKind.OutboxScan, Continuation = slice.Continuation, Links = carryLinks, Keys = carryKeys });
+            return;
+        }
+
+        if (carryLinks.Count > 0)
+        {
+            context.Children.Add(new SyncWorkItem { Kind = SyncWorkKind.Write, Links = carryLinks });
+        }
+
+        if (carryKeys.Count > 0)
+        {
+            context.Children.Add(new SyncWorkItem { Kind = SyncWorkKind.Resolve, Keys = carryKeys });
+        }
+    }
+
+    /// <summary>Writes up to 200 links. An incremental run reads their values first; a full run's inbound pass has already seen them.</summary>
+    public async Task WriteAsync(SyncWorkItem item, SyncBatchContext context, CancellationToken cancellationToken)
+    {
+        var pushResubscribes = syncOptions.Value.PushResubscribes;
+        var links = new List<RecordLinkEntity>();
+        foreach (var reference in item.Links ?? [])
+        {
+            var link = await ledgerSync.GetLinkAsync(reference.EmailKey, reference.SalesforceId, cancellationToken);
+            if (link is null || link.LinkStatus is LinkStatus.Synced or LinkStatus.Dead or LinkStatus.NotRequired)
+            {
+                continue;
+            }
+
+            if (!link.DesiredOptOut && !pushResubscribes)
+            {
+                await writer.SaveAsync(link, l =>
+                {
+                    l.Status = nameof(LinkStatus.NotRequired);
+                    l.LastErrorCode = null;
+                    l.LastErrorMessage = "Resubscribes are not written to Salesforce (Sync:PushResubscribes=false).";
+                }, cancellationToken);
+                context.Count(c => c.NotRequired++);
+                continue;
+            }
+
+            links.Add(link);
+        }
+
+        // In a full run the inbound pass read every record, and any that needed the opt-out was written then;
+        // what is left was not seen (no email, deleted), so reading it again would only add calls.
+        await writer.WriteAsync(links, readFirst: !context.Run.IsFull, context, cancellationToken);
+    }
+
+    /// <summary>Finds Leads and Contacts by email for addresses without a Salesforce Id, links every match and writes the opt-out to those lacking it.</summary>
+    public async Task ResolveAsync(SyncWorkItem item, SyncBatchContext context, CancellationToken cancellationToken)
+    {
+        var states = new Dictionary<string, ConsentStateEntity>(StringComparer.Ordinal);
+        foreach (var key in item.Keys ?? [])
+        {
+            if (await ledgerSync.GetStateAsync(key, cancellationToken) is { AwaitingSalesforceId: true, ConsentState: ConsentState.Unsubscribed } state)
+            {
+                states[state.Email] = state;
+            }
+        }
+
+        if (states.Count == 0)
+        {
+            return;
+        }
+
+        if (writer.StopIfOverBudget(context))
+        {
+            context.Count(c => c.AwaitingId += states.Count);
+            return;
+        }
+
+        var resolution = await fields.ResolveAsync(cancellationToken);
+        var found = new HashSet<string>(StringComparer.Ordinal);
+        var toWrite = new List<RecordLinkEntity>();
+        foreach (var objectType in new[] { SalesforceObjectType.Contact, SalesforceObjectType.Lead })
+        {
+            var field = resolution.For(objectType).FieldName;
+            if (field is null)
+            {
+                continue;
+            }
+
+            foreach (var chunk in ChunkForUrl(states.Keys))
+            {
+                var soql = $"SELECT Id, Email, {field} FROM {objectType} WHERE Email IN {Soql.InList(chunk)}"
+                    + (objectType == SalesforceObjectType.Lead ? " AND IsConverted = false" : string.Empty);
+                var rows = new List<JsonElement>();
+                try
+                {
+                    await foreach (var row in salesforce.QueryAsync<JsonElement>(soql, cancellationToken))
+                    {
+                        rows.Add(row);
+                    }
+
+                    context.Count(c => c.ApiCalls++);
+                }
+                catch (SalesforceApiException ex) when (ex.Kind == SalesforceErrorKind.LimitExceeded)
+                {
+                    context.Count(c => c.ApiCalls++);
+                    context.BudgetStopped = true;
+                    break;
+                }
+
+                foreach (var row in rows)
+                {
+                    if (!EmailAddress.TryCreate(SalesforceWriter.ReadString(row, "Email"), out var address, out _)
+                        || !states.TryGetValue(address.Value, out var state)
+                        || !SalesforceId.TryParse(SalesforceWriter.ReadString(row, "Id"), out var id, out _))
+                    {
+                        continue;
+                    }
+
+                    found.Add(address.Value);
+                    var holds = SalesforceWriter.ReadBool(row, field);
+                    var link = await LinkFoundAsync(state, id, holds, cancellationToken);
+                    context.Count(c => c.Linked++);
+                    if (holds)
+                    {
+                        context.Count(c => c.AlreadyCorrect++);
+                    }
+                    else
+                    {
+                        toWrite.Add(link);
+                    }
+                }
+            }
+        }
+
+        context.Count(c => c.AwaitingId += states.Count - found.Count);
+        await writer.WriteAsync(toWrite, readFirst: false, context, cancellationToken);
+    }
+
+    /// <summary>Splits addresses into IN lists that stay under the URL limit once quoted, escaped and URL-encoded.</summary>
+    internal static IEnumerable<List<string>> ChunkForUrl(IEnumerable<string> values)
+    {
+        var chunk = new List<string>();
+        var bytes = 0;
+        foreach (var value in values)
+        {
+            // Each item costs its encoded literal plus an encoded comma (%2C).
+            var cost = Uri.EscapeDataString(Soql.Quote(value)).Length + 3;
+            if (chunk.Count > 0 && (bytes + cost > MaxEncodedInListBytes || chunk.Count == SyncWorkItem.MaxRecords))
+            {
+                yield return chunk;
+                chunk = [];
+                bytes = 0;
+            }
+
+            chunk.Add(value);
+            bytes += cost;
+        }
+
+        if (chunk.Count > 0)
+        {
+            yield return chunk;
+        }
+    }
+
+    private async Task<RecordLinkEntity> LinkFoundAsync(ConsentStateEntity state, SalesforceId id, bool holds, CancellationToken cancellationToken)
+    {
+        var now = timeProvider.GetUtcNow();
+        var link = new RecordLinkEntity
+        {
+            PartitionKey = state.PartitionKey,
+            RowKey = RecordLinkEntity.RowKeyFor(id.Value),
+            SalesforceId = id.Value,
+            ObjectType = id.SObjectName,
+            DesiredOptOut = true,
+            Status = holds ? nameof(LinkStatus.Synced) : nameof(LinkStatus.Pending),
+            RequestedByEventId = state.StateEventId,
+            LinkedFrom = "lookup",
+            LinkedAt = now,
+            UpdatedAt = now,
+            SyncedAt = holds ? now : null,
+            SyncedEventId = holds ? state.StateEventId : null,
+        };
+
+        // The state row's ETag moves with every link added, so several matches for one address link in turn.
+        await ledgerSync.LinkAsync(state, link, cancellationToken);
+        return link;
+    }
+}

@@ -1,0 +1,86 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace UnsubscribeSync.Functions.Sync;
+
+/// <summary>Runs one sync batch from the queue.</summary>
+public interface ISyncBatchRunner
+{
+    /// <summary>Executes the batch (once: a batch already recorded is skipped) and records its result under the run.</summary>
+    /// <param name="message">The batch.</param>
+    /// <param name="dequeueCount">The queue's delivery count; on the last attempt a failing batch is recorded as abandoned so the run can finish.</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    Task RunAsync(SyncBatchMessage message, long dequeueCount, CancellationToken cancellationToken);
+}
+
+/// <inheritdoc />
+public sealed partial class SyncBatchRunner(
+    SyncRunStore store,
+    ISyncBatchQueue queue,
+    InboundSync inbound,
+    OutboundSync outbound,
+    SyncRunCloser closer,
+    IOptions<NightlySyncOptions> options,
+    ILogger<SyncBatchRunner> logger) : ISyncBatchRunner
+{
+    public async Task RunAsync(SyncBatchMessage message, long dequeueCount, CancellationToken cancellationToken)
+    {
+        var batch = await store.GetBatchAsync(message.RunId, message.BatchId, cancellationToken);
+        var run = await store.GetRunAsync(message.RunId, cancellationToken);
+        if (batch is null || run is null || batch.Done || run.SyncPhase == SyncPhase.Completed)
+        {
+            // A redelivered or resumed message whose work is already recorded.
+            return;
+        }
+
+        var item = SyncWorkItem.FromJson(batch.ItemJson);
+        var context = new SyncBatchContext(run);
+        try
+        {
+            await ExecuteAsync(item, context, cancellationToken);
+        }
+        catch (Exception ex) when (dequeueCount >= options.Value.BatchMaxAttempts && ex is not OperationCanceledException)
+        {
+            // Last attempt: record the batch as given up so the run can finish; an inbound page given up keeps the watermark.
+            Log.BatchAbandoned(logger, ex, message.RunId, message.BatchId, item.Kind.ToString(), dequeueCount);
+            context.Counters.BatchesAbandoned++;
+            context.InboundIncomplete |= item.Kind == SyncWorkKind.Inbound;
+            context.Children.Clear();
+        }
+
+        var completion = await store.CompleteBatchAsync(
+            message.RunId,
+            message.BatchId,
+            context.Counters,
+            context.Children,
+            context.BudgetStopped && !run.BudgetStopped,
+            context.InboundIncomplete,
+            _ => [new SyncWorkItem { Kind = SyncWorkKind.OutboxScan }],
+            cancellationToken);
+
+        foreach (var next in completion.Enqueue)
+        {
+            await queue.SendAsync(next, cancellationToken);
+        }
+
+        if (completion.ReadyToClose)
+        {
+            await closer.CloseAsync(message.RunId, cancellationToken);
+        }
+    }
+
+    private Task ExecuteAsync(SyncWorkItem item, SyncBatchContext context, CancellationToken cancellationToken) => item.Kind switch
+    {
+        SyncWorkKind.Inbound => inbound.RunAsync(item, context, cancellationToken),
+        SyncWorkKind.OutboxScan => outbound.ScanAsync(item, context, cancellationToken),
+        SyncWorkKind.Write => outbound.WriteAsync(item, context, cancellationToken),
+        SyncWorkKind.Resolve => outbound.ResolveAsync(item, context, cancellationToken),
+        _ => throw new InvalidOperationException($"Unknown sync work kind {item.Kind}."),
+    };
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 540, Level = LogLevel.Error, Message = "Sync run {RunId}: batch {BatchId} ({Kind}) failed on attempt {Attempt} and is given up")]
+        public static partial void BatchAbandoned(ILogger logger, Exception exception, string runId, string batchId, string kind, long attempt);
+    }
+}

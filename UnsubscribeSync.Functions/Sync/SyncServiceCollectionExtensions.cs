@@ -1,0 +1,39 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using UnsubscribeSync.Functions.Configuration;
+using UnsubscribeSync.Functions.Ledger;
+using UnsubscribeSync.Functions.Salesforce;
+
+namespace UnsubscribeSync.Functions.Sync;
+
+/// <summary>Registers the nightly sync: planner, batch runner and their parts.</summary>
+public static class SyncServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the nightly sync. Expects the storage, ledger, intake and Salesforce registrations of the
+    /// composition root; binds <see cref="NightlySyncOptions"/> from the <c>Sync</c> section.
+    /// </summary>
+    public static IServiceCollection AddNightlySync(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<NightlySyncOptions>()
+            .Bind(configuration.GetSection(SyncOptions.SectionName))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
+        services.TryAddSingleton<ILedgerSyncStore>(sp => sp.GetRequiredService<ILedgerStore>() as ILedgerSyncStore
+            ?? throw new InvalidOperationException("The registered ILedgerStore does not support the nightly sync's operations."));
+        services.TryAddSingleton<IRecordRedirectResolver, RecordRedirectResolver>();
+        services.TryAddSingleton<SyncRunStore>();
+        services.TryAddSingleton<ISyncBatchQueue, SyncBatchQueue>();
+        services.TryAddSingleton<ApiBudget>();
+        services.TryAddSingleton<SalesforceWriter>();
+        services.TryAddSingleton<InboundSync>();
+        services.TryAddSingleton<OutboundSync>();
+        services.TryAddSingleton<SyncRunCloser>();
+        services.TryAddSingleton<ISyncBatchRunner, SyncBatchRunner>();
+        services.TryAddSingleton<INightlySyncService, NightlySyncService>();
+        return services;
+    }
+}

@@ -1,0 +1,48 @@
+using Azure.Data.Tables;
+using UnsubscribeSync.Functions.Ledger;
+using UnsubscribeSync.Functions.Salesforce;
+
+namespace UnsubscribeSync.Tests.Sync;
+
+/// <summary>Writes ledger rows directly (one transaction per address, many in parallel) to seed large ledgers fast.</summary>
+internal static class SyncSeeding
+{
+    public static async Task SeedLedgerAsync(TableClient table, IEnumerable<(string Email, string SalesforceId, LinkStatus Status)> entries, DateTimeOffset at)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await Parallel.ForEachAsync(entries, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = ct }, async (entry, token) =>
+        {
+            EmailAddress.TryCreate(entry.Email, out var address, out _);
+            var id = SalesforceId.Parse(entry.SalesforceId);
+            var eventId = "seed-" + address!.LogId;
+            var state = new ConsentStateEntity
+            {
+                PartitionKey = address.Key,
+                Email = address.Value,
+                State = nameof(ConsentState.Unsubscribed),
+                StateSince = at,
+                DecidedAt = at,
+                StateSource = "link",
+                StateEventId = eventId,
+                CreatedAt = at,
+                UpdatedAt = at,
+            };
+            var link = new RecordLinkEntity
+            {
+                PartitionKey = address.Key,
+                RowKey = RecordLinkEntity.RowKeyFor(id.Value),
+                SalesforceId = id.Value,
+                ObjectType = id.SObjectName,
+                DesiredOptOut = true,
+                Status = entry.Status.ToString(),
+                RequestedByEventId = eventId,
+                LinkedAt = at,
+                UpdatedAt = at,
+                SyncedAt = entry.Status == LinkStatus.Synced ? at : null,
+            };
+            await table.SubmitTransactionAsync(
+                [new TableTransactionAction(TableTransactionActionType.Add, state), new TableTransactionAction(TableTransactionActionType.Add, link)],
+                token);
+        });
+    }
+}

@@ -81,4 +81,26 @@ public class FunctionMetadataTests
         Assert.Equal("2.0", (string?)host["version"]);
         Assert.Equal("api", (string?)host["extensions"]!["http"]!["routePrefix"]);
     }
+
+    [Fact]
+    public void NightlySync_Metadata_IsTimerOnScheduleSetting()
+    {
+        // Act
+        var trigger = Trigger("NightlySync");
+
+        // Assert
+        Assert.Equal("timerTrigger", (string?)trigger["type"]);
+        Assert.Equal("%NightlySyncSchedule%", (string?)trigger["schedule"]);
+    }
+
+    [Fact]
+    public void RunSyncBatch_Metadata_IsQueueTriggerOnSyncBatchQueueSetting()
+    {
+        // Act
+        var trigger = Trigger("RunSyncBatch");
+
+        // Assert
+        Assert.Equal("queueTrigger", (string?)trigger["type"]);
+        Assert.Equal("%SyncBatchQueueName%", (string?)trigger["queueName"]);
+    }
 }

@@ -1,5 +1,11 @@
+using Azure;
 using Microsoft.Extensions.DependencyInjection;
+using NSubstitute;
+using NSubstitute.ExceptionExtensions;
+using UnsubscribeSync.Functions.Intake;
 using UnsubscribeSync.Functions.Ledger;
+using UnsubscribeSync.Functions.Salesforce;
+using UnsubscribeSync.Functions.Storage;
 using UnsubscribeSync.Functions.Sync;
 using UnsubscribeSync.Tests.Infrastructure;
 
@@ -102,5 +108,28 @@ public sealed class NightlySyncRecoveryTests(SalesforceSandboxFixture sandbox) :
 
         Assert.True(run.WatermarkAdvanced);
         Assert.Equal(NightlySyncOutcome.Started, await h.Services.GetRequiredService<INightlySyncService>().TickAsync(false, Ct));
+    }
+
+    [Fact]
+    public async Task Tick_IntakeStoppedHalfWay_IsFinishedAndWrittenInTheSameRun()
+    {
+        // Arrange: the ledger write fails after the intake record was stored (the webhook answered 503).
+        await using var h = await SyncHarness.CreateAsync(sandbox);
+        var ids = await sandbox.Control.CreateRecordsAsync([SandboxRecord.Contact("half.way@example.com", optedOut: false)], Ct);
+        var broken = Substitute.For<ILedgerStore>();
+        broken.ApplyAsync(Arg.Any<UnsubscribeEvent>(), Arg.Any<CancellationToken>()).ThrowsAsync(new RequestFailedException(503, "Server busy"));
+        EmailAddress.TryCreate("half.way@example.com", out var address, out _);
+        var e = new UnsubscribeEvent("evt-half", ConsentEventType.Unsubscribe, address!, SalesforceId.Parse(ids[0]), h.Storage.Time.GetUtcNow(), h.Storage.Time.GetUtcNow(), "link", null);
+        await Assert.ThrowsAsync<StorageUnavailableException>(() => h.Storage.CreateIntake(ledger: broken).AcceptAsync([e], Ct));
+        await h.AdvanceAsync(TimeSpan.FromMinutes(20));
+
+        // Act
+        var run = await h.RunNightlyAsync();
+
+        // Assert
+        Assert.Equal(1, SyncHarness.Report(run).IntakesCompleted);
+        Assert.Equal(ConsentState.Unsubscribed, (await h.GetLedgerAsync("half.way@example.com"))!.State.ConsentState);
+        Assert.True(await h.SalesforceOptOutAsync(ids[0]));
+        Assert.Empty(await h.Storage.IntakeRecords.FindUnfinishedAsync(h.Storage.Time.GetUtcNow(), Ct).ToListAsync(Ct));
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using UnsubscribeSync.Functions.Intake;
 using UnsubscribeSync.Functions.Ledger;
 using UnsubscribeSync.Functions.Sync;
@@ -289,5 +290,40 @@ public sealed class NightlySyncIntegrationTests(SalesforceSandboxFixture sandbox
         Assert.Equal(0, ran);
         Assert.Empty(await h.Runs.ListRunsAsync(Ct));
         Assert.Equal(0, (await sandbox.Control.GetStatsAsync(Ct)).Total);
+    }
+
+    [Fact]
+    public async Task Tick_TwoTicksAtOnce_StartOneRun()
+    {
+        // Arrange
+        await using var h = await SyncHarness.CreateAsync(sandbox);
+        var service = h.Services.GetRequiredService<INightlySyncService>();
+
+        // Act
+        var outcomes = await Task.WhenAll(service.TickAsync(false, Ct), service.TickAsync(true, Ct));
+        await h.DrainAsync();
+
+        // Assert
+        Assert.Equal([NightlySyncOutcome.Started, NightlySyncOutcome.Waiting], outcomes.Order());
+        var run = Assert.Single(await h.Runs.ListRunsAsync(Ct));
+        Assert.Equal(nameof(SyncPhase.Completed), run.Phase);
+    }
+
+    [Fact]
+    public async Task RunNightly_ForceFullReconcile_IgnoresWatermarkEveryRun()
+    {
+        // Arrange
+        await using var h = await SyncHarness.CreateAsync(sandbox, Settings(("Sync:ForceFullReconcile", "true")));
+        await sandbox.Control.CreateRecordsAsync([SandboxRecord.Contact("full.again@example.com", optedOut: true)], Ct);
+        await h.AdvanceAsync(TimeSpan.FromHours(1));
+        await h.RunNightlyAsync();
+        await h.AdvanceAsync(TimeSpan.FromHours(1));
+
+        // Act
+        var second = await h.RunNightlyAsync();
+
+        // Assert
+        Assert.Equal(("full", 1, 0), (second.Mode, SyncHarness.Report(second).RecordsRead, SyncHarness.Report(second).Written));
+        Assert.Null(second.Since);
     }
 }

@@ -53,7 +53,7 @@ public sealed partial class SyncBatchRunner(
             message.BatchId,
             context.Counters,
             context.Children,
-            context.BudgetStopped && !run.BudgetStopped,
+            context.BudgetStopped,
             context.InboundIncomplete,
             _ => [new SyncWorkItem { Kind = SyncWorkKind.OutboxScan }],
             cancellationToken);

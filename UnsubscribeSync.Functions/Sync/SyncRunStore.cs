@@ -258,7 +258,7 @@ public sealed class SyncRunStore(StorageClients clients, IOptions<StorageOptions
         }
     }
 
-    /// <summary>The most recent runs, newest first (run ids sort by start time, so this reads backwards by scanning).</summary>
+    /// <summary>Every run row, newest first. Scans the table (one row per run is selected by the filter); meant for tests and admin tooling.</summary>
     public async Task<IReadOnlyList<SyncRunEntity>> ListRunsAsync(CancellationToken cancellationToken)
     {
         var filter = TableClient.CreateQueryFilter($"RowKey eq {SyncRunEntity.RowKeyValue}");

@@ -35,11 +35,17 @@ public static class Program
                 case "--storage" when i + 1 < args.Length:
                     options = options with { StorageConnectionString = args[++i] };
                     break;
+                case "--only" when i + 1 < args.Length:
+                    options = options with { Only = new HashSet<string>(args[++i].Split(','), StringComparer.OrdinalIgnoreCase) };
+                    break;
+                case "--sync-entries" when i + 1 < args.Length:
+                    options = options with { SyncEntries = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture) };
+                    break;
                 case "--artifacts" when i + 1 < args.Length:
                     options = options with { ArtifactsPath = args[++i] };
                     break;
                 default:
-                    await Console.Error.WriteLineAsync($"Unknown argument '{args[i]}'. Usage: [--smoke|--full] [--million] [--output PATH] [--sandbox-url URL] [--storage CONNECTION] [--artifacts DIR]");
+                    await Console.Error.WriteLineAsync($"Unknown argument '{args[i]}'. Usage: [--smoke|--full] [--million] [--output PATH] [--sandbox-url URL] [--storage CONNECTION] [--artifacts DIR] [--only micro,intake,push,sync] [--sync-entries N]");
                     return 2;
             }
         }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One command for the benchmarks on a fresh machine (needs only the .NET 10 SDK and Node 20):
-#   scripts/bench.sh [--smoke|--full] [--million]
+#   scripts/bench.sh [--smoke|--full] [--million] [--sync-entries N]
 # Installs Azurite from package-lock.json when missing, starts Azurite (unless something already listens
 # on 10000-10002; else on free ports) and, for full runs, the Salesforce sandbox in its own process,
 # builds UnsubscribeSync.Benchmarks in Release, runs it, and stops everything it started.
@@ -14,12 +14,14 @@ cd "$root"
 
 mode="--full"
 extra=()
-for arg in "$@"; do
+while [ $# -gt 0 ]; do
+  arg="$1"; shift
   case "$arg" in
     --smoke|--full) mode="$arg" ;;
     --million) extra+=(--million) ;;
+    --sync-entries) extra+=(--sync-entries "${1:?--sync-entries needs a number}"); shift ;;
     -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
-    *) echo "Unknown argument '$arg'. Usage: scripts/bench.sh [--smoke|--full] [--million]" >&2; exit 2 ;;
+    *) echo "Unknown argument '$arg'. Usage: scripts/bench.sh [--smoke|--full] [--million] [--sync-entries N]" >&2; exit 2 ;;
   esac
 done
 

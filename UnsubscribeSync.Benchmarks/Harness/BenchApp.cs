@@ -9,6 +9,7 @@ using UnsubscribeSync.Functions.Configuration;
 using UnsubscribeSync.Functions.Hosting;
 using UnsubscribeSync.Functions.Salesforce;
 using UnsubscribeSync.Functions.Storage;
+using UnsubscribeSync.Functions.Sync;
 
 namespace UnsubscribeSync.Benchmarks.Harness;
 
@@ -87,6 +88,11 @@ public sealed class BenchApp : IAsyncDisposable
             services.AddSalesforce(configuration);
         }
 
+        if (!services.Any(d => d.ServiceType == typeof(INightlySyncService)))
+        {
+            services.AddNightlySync(configuration);
+        }
+
         var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = false, ValidateScopes = false });
         var names = provider.GetRequiredService<IOptions<StorageOptions>>().Value;
         return new BenchApp(provider, clients, names, counter, configuration);
@@ -114,21 +120,24 @@ public sealed class BenchApp : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // Best effort, bounded: Azurite is in-memory and goes away with the run, and a clean-up
+        // failure must not hide the scenario's own result or exception.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         try
         {
             foreach (var table in new[] { Names.LedgerTable, Names.AuditTable, Names.IntakeTable, Names.SyncRunsTable, Names.SyncStateTable })
             {
-                await Clients.Tables.DeleteTableAsync(table);
+                await Clients.Tables.DeleteTableAsync(table, timeout.Token);
             }
 
             foreach (var queue in new[] { Names.PushQueue, Names.PushPoisonQueue, Names.SyncBatchQueue, Names.SyncBatchQueue + "-poison" })
             {
-                await Clients.Queues.GetQueueClient(queue).DeleteIfExistsAsync();
+                await Clients.Queues.GetQueueClient(queue).DeleteIfExistsAsync(cancellationToken: timeout.Token);
             }
         }
-        catch (Azure.RequestFailedException)
+        catch (Exception e) when (e is Azure.RequestFailedException or OperationCanceledException or AggregateException or HttpRequestException)
         {
-            // Best effort: Azurite is in-memory and goes away with the run.
+            // Left behind; harmless.
         }
 
         await Services.DisposeAsync();

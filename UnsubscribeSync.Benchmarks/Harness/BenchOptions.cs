@@ -18,8 +18,8 @@ public sealed record BenchOptions
     /// <summary>Where the Markdown report goes; null writes none.</summary>
     public string? OutputPath { get; init; }
 
-    /// <summary>Alternating floor/measured rounds of the intake scenario; the median round is reported.</summary>
-    public int IntakeRounds { get; init; }
+    /// <summary>Single-event requests per slice: intake and floor alternate slice by slice.</summary>
+    public int IntakeSliceRequests { get; init; }
 
     /// <summary>Single-event requests per round.</summary>
     public int SingleEventRequests { get; init; }
@@ -57,13 +57,18 @@ public sealed record BenchOptions
     /// <summary>Run the BenchmarkDotNet micro-benchmarks (ShortRun); smoke mode only calls each once.</summary>
     public bool RunMicroBenchmarks { get; init; }
 
+    /// <summary>Which scenarios run (micro, intake, push, sync); all when empty.</summary>
+    public IReadOnlySet<string> Only { get; init; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+
+    public bool Runs(string scenario) => Only.Count == 0 || Only.Contains(scenario);
+
     /// <summary>Where BenchmarkDotNet writes its artifacts (ignored by git).</summary>
     public string? ArtifactsPath { get; init; }
 
     public static BenchOptions Smoke() => new()
     {
         IsSmoke = true,
-        IntakeRounds = 1,
+        IntakeSliceRequests = 10,
         SingleEventRequests = 20,
         SingleEventConcurrency = 4,
         BatchRequests = 2,
@@ -78,13 +83,17 @@ public sealed record BenchOptions
     public static BenchOptions Full() => new()
     {
         IsSmoke = false,
-        IntakeRounds = 3,
-        SingleEventRequests = 600,
+        IntakeSliceRequests = 40,
+        SingleEventRequests = 1200,
         SingleEventConcurrency = 4,
-        BatchRequests = 10,
+        BatchRequests = 16,
         BatchSize = 100,
         PushMessages = 200,
-        SyncEntries = 100_000,
+
+        // The issue asks for 100,000; Azurite's table emulator slows down linearly with table size
+        // (Azure/Azurite#2321), so seeding 100,000 takes hours there. Run 100,000 with --sync-entries
+        // against a real storage account (--storage) or with hours to spare.
+        SyncEntries = 10_000,
         RunMicroBenchmarks = true,
     };
 }

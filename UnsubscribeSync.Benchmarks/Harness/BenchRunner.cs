@@ -14,25 +14,37 @@ public static class BenchRunner
 
         // Micro-benchmarks first, while the process is quiet.
         log.WriteLine("Micro-benchmarks...");
-        Guard(report, "micro", () =>
+        if (options.Runs("micro"))
         {
-            MicroRunner.Run(options, report, log);
-            return Task.CompletedTask;
-        }).GetAwaiter().GetResult();
+            Guard(report, "micro", () =>
+            {
+                MicroRunner.Run(options, report, log);
+                return Task.CompletedTask;
+            }).GetAwaiter().GetResult();
+        }
 
         await using var sandbox = await SandboxHost.StartAsync(options.SandboxUrl, cancellationToken);
         log.WriteLine($"Salesforce sandbox at {sandbox.BaseAddress} ({(sandbox.IsInProcess ? "in this process" : "its own process")}); storage {Describe(options.StorageConnectionString)}");
 
         log.WriteLine("1. Webhook intake...");
-        await Guard(report, "intake", async () => report.Scenarios.Add(await new IntakeScenario(options, report, log).RunAsync(cancellationToken)));
+        if (options.Runs("intake"))
+        {
+            await Guard(report, "intake", async () => report.Scenarios.Add(await new IntakeScenario(options, report, log).RunAsync(cancellationToken)));
+        }
 
         log.WriteLine("2. Push...");
-        await Guard(report, "push", async () => report.Scenarios.Add(await new PushScenario(options, report, log, sandbox).RunAsync(cancellationToken)));
+        if (options.Runs("push"))
+        {
+            await Guard(report, "push", async () => report.Scenarios.Add(await new PushScenario(options, report, log, sandbox).RunAsync(cancellationToken)));
+        }
 
         var driver = SyncDrivers.Create();
         log.WriteLine($"3. Nightly sync ({options.SyncEntries:N0} entries) and 4. naive baseline...");
-        await Guard(report, "sync", async () => report.Scenarios.AddRange(
-            await new SyncScenario(options, report, log, sandbox, driver).RunAsync(options.SyncEntries, "sync", $"3. Nightly sync, {options.SyncEntries:N0} entries", withBaseline: true, cancellationToken)));
+        if (options.Runs("sync"))
+        {
+            await Guard(report, "sync", async () => report.Scenarios.AddRange(
+                await new SyncScenario(options, report, log, sandbox, driver).RunAsync(options.SyncEntries, "sync", $"3. Nightly sync, {options.SyncEntries:N0} entries", withBaseline: true, cancellationToken)));
+        }
 
         if (options.IncludeMillion)
         {

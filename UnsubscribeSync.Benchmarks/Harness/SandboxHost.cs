@@ -57,12 +57,24 @@ public sealed class SandboxHost : IAsyncDisposable
     /// <summary>Raises the daily allocation so budget deferral does not kick in during a benchmark.</summary>
     public Task SetDailyLimitAsync(int limit, CancellationToken ct) => SendAsync(HttpMethod.Post, "sandbox/settings", new { dailyApiLimit = limit }, ct);
 
+    /// <summary>Shifts the sandbox clock; records created meanwhile look that much older (negative = in the past).</summary>
+    public Task SetClockOffsetAsync(int seconds, CancellationToken ct) => SendAsync(HttpMethod.Post, "sandbox/settings", new { clockOffsetSeconds = seconds }, ct);
+
     public Task SetLatencyAsync(int milliseconds, CancellationToken ct) => SendAsync(HttpMethod.Post, "sandbox/faults", new { latencyMs = milliseconds }, ct);
 
     public Task ClearFaultsAsync(CancellationToken ct) => SendAsync(HttpMethod.Delete, "sandbox/faults", null, ct);
 
     public Task UpdateAsAdminAsync(string id, object fields, CancellationToken ct) =>
         SendAsync(HttpMethod.Patch, $"sandbox/records/{Uri.EscapeDataString(id)}", fields, ct);
+
+    /// <summary>Reads one record's HasOptedOutOfEmail through the control API (not counted).</summary>
+    public async Task<bool> IsOptedOutAsync(string id, CancellationToken ct)
+    {
+        using var response = await _http.GetAsync($"sandbox/records/{Uri.EscapeDataString(id)}", ct);
+        await EnsureSuccessAsync(response, ct);
+        using var record = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(ct), cancellationToken: ct);
+        return record.RootElement.GetProperty("HasOptedOutOfEmail").GetBoolean();
+    }
 
     /// <summary>API calls by kind since the last reset (token, sobject, composite, query, describe, limits, …, total).</summary>
     public async Task<ApiCalls> GetStatsAsync(CancellationToken ct)

@@ -80,11 +80,16 @@ public sealed class SyncDataSet
         return new SyncDataSet(people, drift, incremental);
     }
 
-    /// <summary>Creates every Salesforce record and remembers its Id.</summary>
+    /// <summary>
+    /// Creates every Salesforce record and remembers its Id. The records are dated two days back (sandbox
+    /// clock offset), so an incremental run's watermark sees only what changed after the first run.
+    /// </summary>
     public async Task<TimeSpan> SeedSalesforceAsync(SandboxHost sandbox, CancellationToken ct)
     {
         var started = Stopwatch.GetTimestamp();
+        await sandbox.SetClockOffsetAsync(-2 * 24 * 3600, ct);
         var ids = await sandbox.CreateRecordsAsync(People.Select(p => new SeedRecord(p.Type, p.Email, p.SalesforceOptedOut)).ToList(), ct);
+        await sandbox.SetClockOffsetAsync(0, ct);
         if (ids.Count != People.Count)
         {
             throw new InvalidOperationException($"The sandbox created {ids.Count} of {People.Count} records.");
@@ -99,8 +104,9 @@ public sealed class SyncDataSet
     }
 
     /// <summary>Writes every ledger entry (one transaction per address) with bounded concurrency.</summary>
-    public async Task<TimeSpan> SeedLedgerAsync(TableClient ledger, int concurrency, CancellationToken ct)
+    public async Task<TimeSpan> SeedLedgerAsync(TableClient ledger, int concurrency, TextWriter log, CancellationToken ct)
     {
+        var done = 0;
         var started = Stopwatch.GetTimestamp();
         var seededAt = DateTimeOffset.UtcNow.AddDays(-30);
         await Parallel.ForEachAsync(People, new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = ct }, async (person, token) =>
@@ -138,6 +144,10 @@ public sealed class SyncDataSet
             await ledger.SubmitTransactionAsync(
                 [new TableTransactionAction(TableTransactionActionType.UpsertReplace, state), new TableTransactionAction(TableTransactionActionType.UpsertReplace, link)],
                 token);
+            if (Interlocked.Increment(ref done) % 20_000 == 0)
+            {
+                log.WriteLine($"    ledger seed: {done:N0} entries after {Stopwatch.GetElapsedTime(started).TotalSeconds:0} s");
+            }
         });
         return Stopwatch.GetElapsedTime(started);
     }

@@ -50,7 +50,7 @@ public sealed class SyncScenario(BenchOptions options, BenchReport report, TextW
         var data = SyncDataSet.Create(entries, options.DriftShare, options.IncrementalShare);
         var seedSalesforce = await data.SeedSalesforceAsync(sandbox, ct);
         var ledgerTable = app.Clients.Tables.GetTableClient(app.Names.LedgerTable);
-        var seedLedger = await data.SeedLedgerAsync(ledgerTable, options.SeedConcurrency, ct);
+        var seedLedger = await data.SeedLedgerAsync(ledgerTable, options.SeedConcurrency, log, ct);
         result.Add(new Figure("Seed: Salesforce records (one control call per 100,000)", $"{entries:N0} in {seedSalesforce.TotalSeconds:0.0} s"));
         result.Add(new Figure($"Seed: ledger entries (one transaction per address, {options.SeedConcurrency} in flight)",
             $"{entries:N0} in {seedLedger.TotalSeconds:0.0} s ({entries / seedLedger.TotalSeconds:0} entries/s)"));
@@ -134,6 +134,8 @@ public sealed class SyncScenario(BenchOptions options, BenchReport report, TextW
         var calls = await sandbox.GetStatsAsync(ct) - before;
         var nonToken = calls.Total - calls["token"];
         result.Add(new Figure("Nightly sync: wall time", $"{elapsed.TotalSeconds:0.0} s"));
+        var perRecord = nonToken - calls["describe"];
+        result.Add(new Figure("Nightly sync: calls that scale with records (query + writes)", $"{perRecord}", $"{coldFloor}", $"{perRecord / (double)coldFloor:0.00}x"));
         result.Add(new Figure("Nightly sync: Salesforce calls", calls.ToString(), $"{coldFloor} + token", $"{nonToken / (double)coldFloor:0.00}x",
             $"≤ {CallTarget}x floor", options.IsSmoke ? null : nonToken <= CallTarget * coldFloor));
         result.Add(new Figure("Nightly sync: peak memory (working set; managed; GC heap)",
@@ -142,6 +144,7 @@ public sealed class SyncScenario(BenchOptions options, BenchReport report, TextW
         result.Notes.Add($"Sync run: {summary}. Memory is this process's {(memory.FromKernelHighWaterMark ? "kernel high-water mark (VmHWM, reset at the start of the run)" : "highest sampled working set")}"
             + (sandbox.IsInProcess ? "; the sandbox ran in this process, so its records are included." : "; the sandbox ran in its own process."));
         report.Require(calls.Total > 0, $"{result.Key}: the sync made no Salesforce calls");
+        await VerifyAsync(result, app, data, ct);
 
         var (optedOut, unchecked_) = await data.ApplyIncrementalChangesAsync(sandbox, ct);
         before = await sandbox.GetStatsAsync(ct);
@@ -154,6 +157,32 @@ public sealed class SyncScenario(BenchOptions options, BenchReport report, TextW
         result.Add(new Figure($"Incremental run ({changed} changes, {options.IncrementalShare:P1})", $"{calls}, {elapsed.TotalSeconds:0.0} s",
             $"{incrementalFloor} + token", null, $"< {IncrementalCallTarget} calls", options.IsSmoke ? null : calls.Total < IncrementalCallTarget));
         result.Notes.Add($"Incremental run: {optedOut} records opted out and {unchecked_} un-checked in Salesforce by an admin (the Reassert policy writes those back). {summary}.");
+    }
+
+    /// <summary>Checks a sample of each drift direction: the first run must have fixed it.</summary>
+    private async Task VerifyAsync(ScenarioResult result, BenchApp app, SyncDataSet data, CancellationToken ct)
+    {
+        var ledger = app.Services.GetRequiredService<Functions.Ledger.ILedgerStore>();
+        var written = data.In(SeedCategory.LedgerAhead).Take(50).ToList();
+        var imported = data.In(SeedCategory.SalesforceAhead).Take(50).ToList();
+        var writtenOk = 0;
+        foreach (var person in written)
+        {
+            writtenOk += await sandbox.IsOptedOutAsync(person.SalesforceId, ct) ? 1 : 0;
+        }
+
+        var importedOk = 0;
+        foreach (var person in imported)
+        {
+            Functions.Ledger.EmailAddress.TryCreate(person.Email, out var address, out _);
+            var entry = await ledger.GetAsync(address!.Key, ct);
+            importedOk += entry?.State.ConsentState == Functions.Ledger.ConsentState.Unsubscribed ? 1 : 0;
+        }
+
+        result.Notes.Add($"Checked after the first run: {writtenOk} of {written.Count} sampled ledger-ahead records are opted out in Salesforce, "
+            + $"{importedOk} of {imported.Count} sampled Salesforce-ahead addresses are unsubscribed in the ledger.");
+        report.Require(writtenOk == written.Count, $"{result.Key}: only {writtenOk} of {written.Count} sampled ledger opt-outs reached Salesforce");
+        report.Require(importedOk == imported.Count, $"{result.Key}: only {importedOk} of {imported.Count} sampled Salesforce opt-outs reached the ledger");
     }
 
     private async Task<ScenarioResult> RunNaiveBaselineAsync(ISalesforceClient client, SyncDataSet data, ApiCalls floorCalls, CancellationToken ct)

@@ -117,6 +117,24 @@ public sealed class RecordLinkEntity : ITableEntity
     public LinkStatus LinkStatus => Enum.Parse<LinkStatus>(Status);
 
     public static string RowKeyFor(string salesforceId) => RowKeyPrefix + salesforceId;
+
+    /// <summary>A new link of an address to a record; a <see cref="LinkStatus.Synced"/> one is confirmed as of <paramref name="now"/>.</summary>
+    public static RecordLinkEntity Create(
+        string emailKey, Salesforce.SalesforceId id, bool desiredOptOut, LinkStatus status, string linkedFrom, string? eventId, DateTimeOffset now) => new()
+    {
+        PartitionKey = emailKey,
+        RowKey = RowKeyFor(id.Value),
+        SalesforceId = id.Value,
+        ObjectType = id.SObjectName,
+        DesiredOptOut = desiredOptOut,
+        Status = status.ToString(),
+        RequestedByEventId = eventId,
+        LinkedFrom = linkedFrom,
+        LinkedAt = now,
+        UpdatedAt = now,
+        SyncedAt = status == LinkStatus.Synced ? now : null,
+        SyncedEventId = status == LinkStatus.Synced ? eventId : null,
+    };
 }
 
 /// <summary>

@@ -9,8 +9,7 @@ public sealed partial class LedgerStore
     public async Task<RecordLinkEntity> AddLinkAsync(ConsentStateEntity state, SalesforceId id, bool desiredOptOut, string linkedFrom, string? eventId, CancellationToken cancellationToken)
     {
         var now = timeProvider.GetUtcNow();
-        var link = NewLink(state.PartitionKey, id, desiredOptOut, eventId ?? string.Empty, now);
-        link.LinkedFrom = linkedFrom;
+        var link = RecordLinkEntity.Create(state.PartitionKey, id, desiredOptOut, LinkStatus.Pending, linkedFrom, eventId, now);
         state.AwaitingSalesforceId = false;
         state.UpdatedAt = now;
 

@@ -151,7 +151,7 @@ public sealed partial class LedgerStore(StorageClients clients, IOptions<Storage
 
         if (e.SalesforceId is { } salesforceId && !links.ContainsKey(salesforceId.Value))
         {
-            var link = NewLink(key, salesforceId, desired, e.Id, now);
+            var link = RecordLinkEntity.Create(key, salesforceId, desired, LinkStatus.Pending, "event", e.Id, now);
             links[salesforceId.Value] = link;
             changedLinks.Add(link);
         }
@@ -200,20 +200,6 @@ public sealed partial class LedgerStore(StorageClients clients, IOptions<Storage
             first = false;
         }
     }
-
-    private static RecordLinkEntity NewLink(string key, SalesforceId id, bool desired, string eventId, DateTimeOffset now) => new()
-    {
-        PartitionKey = key,
-        RowKey = RecordLinkEntity.RowKeyFor(id.Value),
-        SalesforceId = id.Value,
-        ObjectType = id.SObjectName,
-        DesiredOptOut = desired,
-        Status = nameof(LinkStatus.Pending),
-        RequestedByEventId = eventId,
-        LinkedFrom = "event",
-        LinkedAt = now,
-        UpdatedAt = now,
-    };
 
     private static bool IsConcurrencyConflict(Exception ex) => ex switch
     {

@@ -274,21 +274,7 @@ public sealed partial class InboundSync(
     private async Task<RecordLinkEntity?> NewLinkAsync(ConsentStateEntity state, SalesforceId id, bool desired, LinkStatus status, SyncBatchContext context, CancellationToken cancellationToken)
     {
         var now = timeProvider.GetUtcNow();
-        var link = new RecordLinkEntity
-        {
-            PartitionKey = state.PartitionKey,
-            RowKey = RecordLinkEntity.RowKeyFor(id.Value),
-            SalesforceId = id.Value,
-            ObjectType = id.SObjectName,
-            DesiredOptOut = desired,
-            Status = status.ToString(),
-            RequestedByEventId = state.StateEventId,
-            LinkedFrom = "sync",
-            LinkedAt = now,
-            UpdatedAt = now,
-            SyncedAt = status == LinkStatus.Synced ? now : null,
-            SyncedEventId = status == LinkStatus.Synced ? state.StateEventId : null,
-        };
+        var link = RecordLinkEntity.Create(state.PartitionKey, id, desired, status, "sync", state.StateEventId, now);
         try
         {
             await ledgerSync.LinkAsync(state, link, cancellationToken);

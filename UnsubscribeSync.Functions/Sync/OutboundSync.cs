@@ -227,21 +227,7 @@ public sealed class OutboundSync(
     private async Task<RecordLinkEntity> LinkFoundAsync(ConsentStateEntity state, SalesforceId id, bool holds, CancellationToken cancellationToken)
     {
         var now = timeProvider.GetUtcNow();
-        var link = new RecordLinkEntity
-        {
-            PartitionKey = state.PartitionKey,
-            RowKey = RecordLinkEntity.RowKeyFor(id.Value),
-            SalesforceId = id.Value,
-            ObjectType = id.SObjectName,
-            DesiredOptOut = true,
-            Status = holds ? nameof(LinkStatus.Synced) : nameof(LinkStatus.Pending),
-            RequestedByEventId = state.StateEventId,
-            LinkedFrom = "lookup",
-            LinkedAt = now,
-            UpdatedAt = now,
-            SyncedAt = holds ? now : null,
-            SyncedEventId = holds ? state.StateEventId : null,
-        };
+        var link = RecordLinkEntity.Create(state.PartitionKey, id, desiredOptOut: true, holds ? LinkStatus.Synced : LinkStatus.Pending, "lookup", state.StateEventId, now);
 
         // The state row's ETag moves with every link added, so several matches for one address link in turn.
         await ledgerSync.LinkAsync(state, link, cancellationToken);

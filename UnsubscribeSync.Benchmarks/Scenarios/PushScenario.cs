@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Azure.Storage.Queues.Models;
 using Microsoft.Extensions.DependencyInjection;
 using UnsubscribeSync.Benchmarks.Harness;
-using System.Reflection;
+using UnsubscribeSync.Functions.Functions;
 using UnsubscribeSync.Functions.Intake;
 using UnsubscribeSync.Functions.Ledger;
 using UnsubscribeSync.Functions.Salesforce;
@@ -10,7 +10,7 @@ using UnsubscribeSync.Functions.Salesforce;
 namespace UnsubscribeSync.Benchmarks.Scenarios;
 
 /// <summary>
-/// Push: <c>PushToSalesforce.Run</c> over queued unsubscribes against the sandbox with latency
+/// Push: <see cref="PushToSalesforce.Run"/> over queued unsubscribes against the sandbox with latency
 /// injected on every Salesforce call, at the concurrency one Functions instance uses (host.json
 /// batchSize 8 + newBatchThreshold 4 = 12). Floor: one bare PATCH per record through the same
 /// Salesforce client at the same concurrency and latency.
@@ -19,23 +19,10 @@ public sealed class PushScenario(BenchOptions options, BenchReport report, TextW
 {
     public const int InstanceConcurrency = 12;
 
-    private const string FunctionTypeName = "UnsubscribeSync.Functions.Functions.PushToSalesforce";
-
-    /// <summary>The push function class, found by name so this project builds before and after it lands.</summary>
-    public static Type? FunctionType => typeof(IIntakeService).Assembly.GetType(FunctionTypeName);
-
     public async Task<ScenarioResult> RunAsync(CancellationToken ct)
     {
         var result = new ScenarioResult("push", "2. Push to Salesforce");
         var started = Stopwatch.GetTimestamp();
-        if (FunctionType?.GetMethod("Run", [typeof(QueueMessage), typeof(CancellationToken)]) is not { } runMethod)
-        {
-            result.Status = ScenarioStatus.NotMeasuredYet;
-            result.Add(new Figure("Throughput; Salesforce calls per unsubscribe", "not measured yet", null, null, "1 write per unsubscribe, plus amortized token calls"));
-            result.Notes.Add("The PushToSalesforce queue function is not in the app yet, so push is not measured.");
-            return result;
-        }
-
         await sandbox.ResetAsync(ct);
         await sandbox.SetDailyLimitAsync(50_000_000, ct);
         await using var app = BenchApp.Create(options.StorageConnectionString, sandbox);
@@ -75,8 +62,7 @@ public sealed class PushScenario(BenchOptions options, BenchReport report, TextW
 
         report.Require(messages.Count == count, $"push: {messages.Count} of {count} messages were queued by the intake");
 
-        var function = ActivatorUtilities.CreateInstance(app.Services, FunctionType!);
-        var run = (Func<QueueMessage, CancellationToken, Task>)runMethod.CreateDelegate(typeof(Func<QueueMessage, CancellationToken, Task>), function);
+        var function = ActivatorUtilities.CreateInstance<PushToSalesforce>(app.Services);
         var client = app.Services.GetRequiredService<ISalesforceClient>();
         await sandbox.SetLatencyAsync(options.PushLatencyMs, ct);
 
@@ -88,7 +74,7 @@ public sealed class PushScenario(BenchOptions options, BenchReport report, TextW
         await Parallel.ForEachAsync(messages, new ParallelOptions { MaxDegreeOfParallelism = InstanceConcurrency, CancellationToken = ct }, async (message, token) =>
         {
             var begin = Stopwatch.GetTimestamp();
-            await run(message, token);
+            await function.Run(message, token);
             latencies.Add(begin);
         });
         var pushElapsed = Stopwatch.GetElapsedTime(clock);

@@ -57,8 +57,16 @@ public sealed class SyncDataSet
 
     public IEnumerable<SeedPerson> In(SeedCategory category) => People.Where(p => p.Category == category);
 
+    // Coprime with every entry count used here (it is prime and larger than their factors), so i -> i * p mod n is a permutation.
+    private const long ScatterPrime = 7919;
+
     public static SyncDataSet Create(int entries, double driftShare, double incrementalShare)
     {
+        if (entries % ScatterPrime == 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(entries), "Pick an entry count that is not a multiple of 7919.");
+        }
+
         var drift = Math.Max(1, (int)Math.Round(entries * driftShare));
         var incremental = Math.Max(2, (int)Math.Round(entries * incrementalShare));
         if ((2 * drift) + incremental > entries)
@@ -70,9 +78,11 @@ public sealed class SyncDataSet
         var people = new List<SeedPerson>(entries);
         for (var i = 0; i < entries; i++)
         {
-            var category = i < drift ? SeedCategory.LedgerAhead
-                : i < 2 * drift ? SeedCategory.SalesforceAhead
-                : i < (2 * drift) + (incremental / 2) ? SeedCategory.InStepSubscribed
+            // Drift is scattered over the whole org (a fixed permutation), not bunched in the first query pages.
+            var rank = (int)((long)i * ScatterPrime % entries);
+            var category = rank < drift ? SeedCategory.LedgerAhead
+                : rank < 2 * drift ? SeedCategory.SalesforceAhead
+                : rank < (2 * drift) + (incremental / 2) ? SeedCategory.InStepSubscribed
                 : SeedCategory.InStepUnsubscribed;
             people.Add(new SeedPerson(i, $"sync{i}.{run}@bench.example", i % 2 == 0 ? "Contact" : "Lead", category));
         }

@@ -36,6 +36,9 @@ public sealed class SyncScenario(BenchOptions options, BenchReport report, TextW
 
     private const string OptOutField = "HasOptedOutOfEmail";
 
+    // The first sync run's calls, for the naive baseline's comparison.
+    private ApiCalls? _syncCalls;
+
     /// <summary>Runs the scenario; <paramref name="withBaseline"/> adds the naive baseline (scenario 4) as a second result.</summary>
     public async Task<IReadOnlyList<ScenarioResult>> RunAsync(int entries, string key, string title, bool withBaseline, CancellationToken ct)
     {
@@ -133,6 +136,7 @@ public sealed class SyncScenario(BenchOptions options, BenchReport report, TextW
         var memory = await probe.StopAsync();
         var calls = await sandbox.GetStatsAsync(ct) - before;
         var nonToken = calls.Total - calls["token"];
+        _syncCalls = calls;
         result.Add(new Figure("Nightly sync: wall time", $"{elapsed.TotalSeconds:0.0} s"));
         var perRecord = nonToken - calls["describe"];
         result.Add(new Figure("Nightly sync: calls that scale with records (query + writes)", $"{perRecord}", $"{coldFloor}", $"{perRecord / (double)coldFloor:0.00}x"));
@@ -204,6 +208,14 @@ public sealed class SyncScenario(BenchOptions options, BenchReport report, TextW
             $"{collectionWrites} collection calls", $"{calls["sobject"] / (double)collectionWrites:0}x"));
         result.Add(new Figure("Whole run (same reads)", $"{reads + calls["sobject"]:N0} calls", $"{reads + collectionWrites} calls",
             $"{(reads + calls["sobject"]) / (double)(reads + collectionWrites):0.0}x"));
+        if (_syncCalls is { } sync)
+        {
+            result.Add(new Figure("Whole run against the nightly sync's first run", $"{reads + calls["sobject"]:N0} calls", $"sync: {sync.Total - sync["token"]} calls (token excluded)",
+                $"{(reads + calls["sobject"]) / (double)(sync.Total - sync["token"]):0.0}x"));
+            result.Add(new Figure("Writes against the nightly sync's", $"{calls["sobject"]:N0} PATCH calls", $"sync: {sync["composite"] + sync["sobject"]} write calls",
+                $"{calls["sobject"] / (double)Math.Max(1, sync["composite"] + sync["sobject"]):0.0}x"));
+        }
+
         result.Notes.Add("Run against the sandbox with no injected latency, one PATCH /sobjects/{type}/{id} after another, as a client without sObject Collections would. "
             + "The comparison is with the collections floor measured above (the sync's own calls when it is wired are in scenario 3).");
         report.Require(calls["sobject"] == drifted.Count, $"naive: {calls["sobject"]} PATCH calls for {drifted.Count} records");

@@ -4,6 +4,7 @@
 # Installs Azurite from package-lock.json when missing, starts Azurite (unless something already listens
 # on 10000-10002; else on free ports) and, for full runs, the Salesforce sandbox in its own process,
 # builds UnsubscribeSync.Benchmarks in Release, runs it, and stops everything it started.
+# UNSUBSCRIBESYNC_BENCH_STORAGE=<connection string> uses that storage account instead of Azurite.
 # UNSUBSCRIBESYNC_BENCH_OWN_AZURITE=1 starts a private Azurite on free ports even when one is running
 # (a shared emulator busy with other work makes the figures noisier).
 # --full (default) rewrites docs/benchmarks.md; --smoke (tiny sizes, < 60 s) writes TestResults/benchmarks-smoke.md.
@@ -20,7 +21,7 @@ while [ $# -gt 0 ]; do
     --smoke|--full) mode="$arg" ;;
     --million) extra+=(--million) ;;
     --sync-entries) extra+=(--sync-entries "${1:?--sync-entries needs a number}"); shift ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "Unknown argument '$arg'. Usage: scripts/bench.sh [--smoke|--full] [--million] [--sync-entries N]" >&2; exit 2 ;;
   esac
 done
@@ -63,7 +64,10 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 key="Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-if [ "${UNSUBSCRIBESYNC_BENCH_OWN_AZURITE:-0}" != "1" ] && port_open 10000 && port_open 10001 && port_open 10002; then
+if [ -n "${UNSUBSCRIBESYNC_BENCH_STORAGE:-}" ]; then
+  echo "Using the storage account from UNSUBSCRIBESYNC_BENCH_STORAGE."
+  storage="$UNSUBSCRIBESYNC_BENCH_STORAGE"
+elif [ "${UNSUBSCRIBESYNC_BENCH_OWN_AZURITE:-0}" != "1" ] && port_open 10000 && port_open 10001 && port_open 10002; then
   echo "Azurite (or another emulator) is already listening on 10000-10002; using it."
   storage="UseDevelopmentStorage=true"
 else

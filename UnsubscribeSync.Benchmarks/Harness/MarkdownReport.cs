@@ -30,9 +30,10 @@ public static class MarkdownReport
 
         md.AppendLine("## How to run").AppendLine();
         md.AppendLine("```sh");
-        md.AppendLine("scripts/bench.sh            # full run (about 10 minutes on 2 cores); rewrites docs/benchmarks.md");
+        md.AppendLine("scripts/bench.sh            # full run (5-10 minutes on 2 cores); rewrites docs/benchmarks.md");
         md.AppendLine("scripts/bench.sh --smoke    # tiny sizes, < 60 s, asserts only that every scenario runs and reports possible numbers");
-        md.AppendLine("scripts/bench.sh --million  # full run plus the sync with 1,000,000 ledger entries");
+        md.AppendLine("scripts/bench.sh --sync-entries 100000   # the sync at the issue's 100,000 entries (slow on Azurite, see the analysis)");
+        md.AppendLine("scripts/bench.sh --million  # full run plus the sync with 1,000,000 ledger entries (needs a real storage account in practice)");
         md.AppendLine("```").AppendLine();
         md.AppendLine("It needs only the .NET 10 SDK and Node 20: it installs Azurite with `npm ci` when missing, starts Azurite (unless one is listening on 10000-10002) "
             + "and the Salesforce sandbox in their own processes, builds `UnsubscribeSync.Benchmarks` in Release, runs it, and stops what it started. "

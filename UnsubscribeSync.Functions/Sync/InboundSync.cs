@@ -28,7 +28,7 @@ public sealed partial class InboundSync(
 {
     private const int Parallelism = 8;
 
-    /// <summary>Reads one page and brings it into the ledger; drift found on the page is written back at once.</summary>
+    /// <summary>Reads one page and brings it into the ledger; in an incremental run, drift found on the page is written back at once.</summary>
     public async Task RunAsync(SyncWorkItem item, SyncBatchContext context, CancellationToken cancellationToken)
     {
         var objectType = Enum.Parse<SalesforceObjectType>(item.ObjectType!);
@@ -85,8 +85,13 @@ public sealed partial class InboundSync(
                 }
             });
 
-        // Salesforce's value is known for these (just read), so they are written without another read.
-        await writer.WriteAsync([.. writes], readFirst: false, context, cancellationToken);
+        // A full run reads every page, so a page's few writes would each cost a part-filled collections call;
+        // they stay owed (Pending) and the outbound scan writes them 200 per call, without reading them again.
+        // An incremental run's changes are few and Salesforce's value was just read: write them now.
+        if (!context.Run.IsFull)
+        {
+            await writer.WriteAsync([.. writes], readFirst: false, context, cancellationToken);
+        }
 
         if (rows.Count >= pageSize)
         {

@@ -67,12 +67,7 @@ public sealed class IntakeRecords(StorageClients clients, IOptions<StorageOption
 
     public async Task<IntakeRecordEntity> GetOrAddAsync(IntakeRecordEntity record, CancellationToken cancellationToken)
     {
-        var existing = await Table.GetEntityIfExistsAsync<IntakeRecordEntity>(record.PartitionKey, record.RowKey, cancellationToken: cancellationToken);
-        if (existing.HasValue && existing.Value is { } found)
-        {
-            return found;
-        }
-
+        // Insert first: a new event (the common case) costs one request; only a repeat pays for the read.
         try
         {
             var response = await Table.AddEntityAsync(record, cancellationToken);
@@ -81,9 +76,8 @@ public sealed class IntakeRecords(StorageClients clients, IOptions<StorageOption
         }
         catch (RequestFailedException ex) when (ex.Status == 409)
         {
-            // The same id arrived concurrently; the other request's record is the one.
-            var other = await Table.GetEntityAsync<IntakeRecordEntity>(record.PartitionKey, record.RowKey, cancellationToken: cancellationToken);
-            return other.Value;
+            var existing = await Table.GetEntityAsync<IntakeRecordEntity>(record.PartitionKey, record.RowKey, cancellationToken: cancellationToken);
+            return existing.Value;
         }
     }
 

@@ -178,4 +178,24 @@ public sealed class AuditEntity : ITableEntity
     public string Outcome { get; set; } = string.Empty;
 
     public string? Detail { get; set; }
+
+    /// <summary>
+    /// The evidence of one Salesforce write attempt for a linked record, from the push worker or the nightly
+    /// sync. <see cref="Records"/> names the record only when the write landed.
+    /// </summary>
+    public static AuditEntity ForWrite(
+        RecordLinkEntity link, string? eventId, string channel, string outcome, string? detail, DateTimeOffset now, DateTimeOffset? occurredAt = null) => new()
+    {
+        PartitionKey = link.PartitionKey,
+        RowKey = AuditLog.PushRowKey(now, link.SalesforceId, eventId ?? channel),
+        Kind = "push",
+        EventId = eventId,
+        Channel = channel,
+        RecordedAt = now,
+        OccurredAt = occurredAt,
+        SalesforceId = link.SalesforceId,
+        Records = outcome == "synced" ? link.SalesforceId : null,
+        Outcome = outcome,
+        Detail = detail,
+    };
 }

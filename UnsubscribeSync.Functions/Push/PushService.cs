@@ -231,20 +231,7 @@ public sealed partial class PushService(
 
         await ledger.UpdateLinkAsync(link, cancellationToken);
         await audit.AppendAsync(
-            new AuditEntity
-            {
-                PartitionKey = message.EmailKey,
-                RowKey = AuditLog.PushRowKey(now, link.SalesforceId, message.EventId),
-                Kind = "push",
-                EventId = message.EventId,
-                Channel = "push",
-                RecordedAt = now,
-                OccurredAt = message.OccurredAt,
-                SalesforceId = link.SalesforceId,
-                Records = status == LinkStatus.Synced ? link.SalesforceId : null,
-                Outcome = status.ToString().ToLowerInvariant(),
-                Detail = code is null ? detail : $"{code}: {detail}",
-            },
+            AuditEntity.ForWrite(link, message.EventId, "push", status.ToString().ToLowerInvariant(), code is null ? detail : $"{code}: {detail}", now, message.OccurredAt),
             cancellationToken);
     }
 

@@ -389,25 +389,8 @@ public sealed partial class SalesforceWriter(
         await AuditAsync(link, "failed", $"{code}: {message}", cancellationToken);
     }
 
-    private Task AuditAsync(RecordLinkEntity link, string outcome, string? detail, CancellationToken cancellationToken)
-    {
-        var now = timeProvider.GetUtcNow();
-        return audit.AppendAsync(
-            new AuditEntity
-            {
-                PartitionKey = link.PartitionKey,
-                RowKey = AuditLog.PushRowKey(now, link.SalesforceId, link.RequestedByEventId ?? "nightly-sync"),
-                Kind = "push",
-                EventId = link.RequestedByEventId,
-                Channel = "nightly-sync",
-                RecordedAt = now,
-                SalesforceId = link.SalesforceId,
-                Records = link.SalesforceId,
-                Outcome = outcome,
-                Detail = detail,
-            },
-            cancellationToken);
-    }
+    private Task AuditAsync(RecordLinkEntity link, string outcome, string? detail, CancellationToken cancellationToken) =>
+        audit.AppendAsync(AuditEntity.ForWrite(link, link.RequestedByEventId, "nightly-sync", outcome, detail, timeProvider.GetUtcNow()), cancellationToken);
 
     internal static bool ReadBool(JsonElement row, string name) =>
         row.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.True;

@@ -8,7 +8,7 @@ namespace UnsubscribeSync.Functions.Functions;
 public sealed class RunSyncBatch(ISyncBatchRunner runner)
 {
     [Function(nameof(RunSyncBatch))]
-    public Task Run([QueueTrigger("%SyncBatchQueueName%")] QueueMessage message, CancellationToken cancellationToken)
+    public Task Run([QueueTrigger("%" + Configuration.StorageOptions.SyncBatchQueueSetting + "%")] QueueMessage message, CancellationToken cancellationToken)
     {
         return runner.RunAsync(SyncBatchMessage.FromJson(message.MessageText), message.DequeueCount, cancellationToken);
     }

@@ -3,6 +3,7 @@ using Azure.Data.Tables;
 using Azure.Storage.Queues;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using UnsubscribeSync.Functions.Configuration;
@@ -96,6 +97,15 @@ public sealed class BenchApp : IAsyncDisposable
         var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = false, ValidateScopes = false });
         var names = provider.GetRequiredService<IOptions<StorageOptions>>().Value;
         return new BenchApp(provider, clients, names, counter, configuration);
+    }
+
+    /// <summary>Runs the app's start-up steps (its hosted services: tables and queues created), as the Functions host does before the first invocation.</summary>
+    public async Task StartAsync(CancellationToken ct)
+    {
+        foreach (var service in Services.GetServices<IHostedService>())
+        {
+            await service.StartAsync(ct);
+        }
     }
 
     /// <summary>Storage clients configured as <see cref="StorageClients.FromConnectionString"/> does, plus a request counter.</summary>

@@ -11,6 +11,7 @@ using UnsubscribeSync.Functions.Intake;
 using UnsubscribeSync.Functions.Ledger;
 using UnsubscribeSync.Functions.Push;
 using UnsubscribeSync.Functions.Salesforce;
+using UnsubscribeSync.Functions.Shared;
 
 namespace UnsubscribeSync.Benchmarks.Scenarios;
 
@@ -34,6 +35,7 @@ public sealed class IntakeScenario(BenchOptions options, BenchReport report, Tex
         var result = new ScenarioResult("intake", "1. Webhook intake");
         var started = Stopwatch.GetTimestamp();
         await using var app = BenchApp.Create(options.StorageConnectionString);
+        await app.StartAsync(ct);
         var handler = app.Services.GetRequiredService<WebhookHandler>();
         var floor = new StorageFloor(app);
         await floor.CreateAsync(ct);
@@ -206,10 +208,10 @@ public sealed class IntakeScenario(BenchOptions options, BenchReport report, Tex
             source = "link",
         });
 
-        public UnsubscribeEvent ToEvent(DateTimeOffset receivedAt)
+        public ConsentEvent ToEvent(DateTimeOffset receivedAt)
         {
             EmailAddress.TryCreate(Email, out var address, out _);
-            return new UnsubscribeEvent(Id, ConsentEventType.Unsubscribe, address!, Functions.Salesforce.SalesforceId.Parse(SalesforceId), OccurredAt, receivedAt, "link", null);
+            return new ConsentEvent(Id, ConsentEventType.Unsubscribe, address!, Functions.Shared.SalesforceId.Parse(SalesforceId), OccurredAt, receivedAt, "link", null);
         }
     }
 
@@ -258,7 +260,7 @@ public sealed class IntakeScenario(BenchOptions options, BenchReport report, Tex
             return new RunResult(generated.Count, Stopwatch.GetElapsedTime(started), latencies, app.StorageRequests.Count - requestsBefore);
         }
 
-        private async Task WriteAsync(UnsubscribeEvent e, CancellationToken ct)
+        private async Task WriteAsync(ConsentEvent e, CancellationToken ct)
         {
             var key = e.Email.Key;
             var now = DateTimeOffset.UtcNow;

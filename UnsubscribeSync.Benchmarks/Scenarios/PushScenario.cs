@@ -6,6 +6,7 @@ using UnsubscribeSync.Functions.Functions;
 using UnsubscribeSync.Functions.Intake;
 using UnsubscribeSync.Functions.Ledger;
 using UnsubscribeSync.Functions.Salesforce;
+using UnsubscribeSync.Functions.Shared;
 
 namespace UnsubscribeSync.Benchmarks.Scenarios;
 
@@ -26,6 +27,7 @@ public sealed class PushScenario(BenchOptions options, BenchReport report, TextW
         await sandbox.ResetAsync(ct);
         await sandbox.SetDailyLimitAsync(50_000_000, ct);
         await using var app = BenchApp.Create(options.StorageConnectionString, sandbox);
+        await app.StartAsync(ct);
 
         var count = options.PushMessages;
         var tag = Guid.NewGuid().ToString("N")[..6];
@@ -40,7 +42,7 @@ public sealed class PushScenario(BenchOptions options, BenchReport report, TextW
         var events = pushIds.Select((id, i) =>
         {
             EmailAddress.TryCreate(seeds[i].Email, out var address, out _);
-            return new UnsubscribeEvent($"push-{tag}-{i}", ConsentEventType.Unsubscribe, address!, SalesforceId.Parse(id), receivedAt.AddSeconds(-60), receivedAt, "link", null);
+            return new ConsentEvent($"push-{tag}-{i}", ConsentEventType.Unsubscribe, address!, SalesforceId.Parse(id), receivedAt.AddSeconds(-60), receivedAt, "link", null);
         }).ToList();
         foreach (var chunk in events.Chunk(100))
         {
@@ -101,7 +103,7 @@ public sealed class PushScenario(BenchOptions options, BenchReport report, TextW
         foreach (var e in events)
         {
             var entry = await ledger.GetAsync(e.Email.Key, ct);
-            synced += entry?.Links.Count(l => l.LinkStatus == LinkStatus.Synced) ?? 0;
+            synced += entry?.Links.Count(l => l.Status == LinkStatus.Synced) ?? 0;
         }
 
         var rate = count / pushElapsed.TotalSeconds;

@@ -3,6 +3,7 @@ using Azure.Data.Tables;
 using UnsubscribeSync.Benchmarks.Harness;
 using UnsubscribeSync.Functions.Ledger;
 using UnsubscribeSync.Functions.Salesforce;
+using UnsubscribeSync.Functions.Shared;
 
 namespace UnsubscribeSync.Benchmarks.Scenarios;
 
@@ -122,7 +123,7 @@ public sealed class SyncDataSet
         await Parallel.ForEachAsync(People, new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = ct }, async (person, token) =>
         {
             EmailAddress.TryCreate(person.Email, out var address, out _);
-            var id = Functions.Salesforce.SalesforceId.Parse(person.SalesforceId);
+            var id = Functions.Shared.SalesforceId.Parse(person.SalesforceId);
             var unsubscribed = person.LedgerUnsubscribed;
             var state = new ConsentStateEntity
             {
@@ -136,21 +137,12 @@ public sealed class SyncDataSet
                 CreatedAt = seededAt,
                 UpdatedAt = seededAt,
             };
-            var link = new RecordLinkEntity
+            var link = RecordLinkEntity.Create(address.Key, id, unsubscribed, "event", $"seed-{person.Index}", seededAt);
+            if (person.Category != SeedCategory.LedgerAhead)
             {
-                PartitionKey = address.Key,
-                RowKey = RecordLinkEntity.RowKeyFor(id.Value),
-                SalesforceId = id.Value,
-                ObjectType = id.SObjectName,
-                DesiredOptOut = unsubscribed,
-                Status = person.Category == SeedCategory.LedgerAhead ? nameof(LinkStatus.Pending) : nameof(LinkStatus.Synced),
-                RequestedByEventId = $"seed-{person.Index}",
-                LinkedFrom = "event",
-                LinkedAt = seededAt,
-                UpdatedAt = seededAt,
-                SyncedAt = person.Category == SeedCategory.LedgerAhead ? null : seededAt,
-                SyncedEventId = person.Category == SeedCategory.LedgerAhead ? null : $"seed-{person.Index}",
-            };
+                link.MarkSynced(seededAt, attempted: true);
+            }
+
             await ledger.SubmitTransactionAsync(
                 [new TableTransactionAction(TableTransactionActionType.UpsertReplace, state), new TableTransactionAction(TableTransactionActionType.UpsertReplace, link)],
                 token);
@@ -186,6 +178,6 @@ public sealed class SyncDataSet
 
     public static int Pages(int count, int size) => (count + size - 1) / size;
 
-    /// <summary>The Ids as <see cref="Functions.Salesforce.SalesforceId"/>.</summary>
-    public static SalesforceId IdOf(SeedPerson person) => Functions.Salesforce.SalesforceId.Parse(person.SalesforceId);
+    /// <summary>The Ids as <see cref="Functions.Shared.SalesforceId"/>.</summary>
+    public static SalesforceId IdOf(SeedPerson person) => Functions.Shared.SalesforceId.Parse(person.SalesforceId);
 }

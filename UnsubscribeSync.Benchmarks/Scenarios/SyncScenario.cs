@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using UnsubscribeSync.Benchmarks.Harness;
 using UnsubscribeSync.Functions.Salesforce;
+using UnsubscribeSync.Functions.Shared;
 using UnsubscribeSync.Functions.Storage;
 
 namespace UnsubscribeSync.Benchmarks.Scenarios;
@@ -47,7 +48,7 @@ public sealed class SyncScenario(BenchOptions options, BenchReport report, TextW
         await sandbox.ResetAsync(ct);
         await sandbox.SetDailyLimitAsync(50_000_000, ct);
         await using var app = BenchApp.Create(options.StorageConnectionString, sandbox);
-        await app.Services.GetRequiredService<StorageBootstrap>().EnsureCreatedAsync(ct);
+        await app.StartAsync(ct);
 
         // Seed: measured separately, never part of a figure with a target.
         var data = SyncDataSet.Create(entries, options.DriftShare, options.IncrementalShare);
@@ -178,7 +179,7 @@ public sealed class SyncScenario(BenchOptions options, BenchReport report, TextW
         var importedOk = 0;
         foreach (var person in imported)
         {
-            Functions.Ledger.EmailAddress.TryCreate(person.Email, out var address, out _);
+            Functions.Shared.EmailAddress.TryCreate(person.Email, out var address, out _);
             var entry = await ledger.GetAsync(address!.Key, ct);
             importedOk += entry?.State.ConsentState == Functions.Ledger.ConsentState.Unsubscribed ? 1 : 0;
         }

@@ -1,16 +1,7 @@
 using System.ComponentModel.DataAnnotations;
+using UnsubscribeSync.Functions.Salesforce;
 
 namespace UnsubscribeSync.Functions.Configuration;
-
-/// <summary>Which Salesforce checkbox holds the opt-out.</summary>
-public enum OptOutTargetField
-{
-    /// <summary>The standard Email Opt Out field, <c>HasOptedOutOfEmail</c>.</summary>
-    EmailOptOut,
-
-    /// <summary>The custom Marketo Sales Opt Out field, kept apart from marketing opt-outs.</summary>
-    MarketoSalesOptOut,
-}
 
 /// <summary>What the nightly sync does when Salesforce un-checks an opt-out we hold.</summary>
 public enum SalesforceUncheckPolicy

@@ -13,6 +13,6 @@ public sealed class RecordPushFailure(IPushService push)
     [Function(nameof(RecordPushFailure))]
     public Task Run([QueueTrigger("%" + Configuration.StorageOptions.PushQueueSetting + "%-poison")] QueueMessage message, CancellationToken cancellationToken)
     {
-        return push.RecordFailureAsync(message.Body.ToString(), message.DequeueCount, cancellationToken);
+        return push.RecordFailureAsync(message.MessageText, cancellationToken);
     }
 }

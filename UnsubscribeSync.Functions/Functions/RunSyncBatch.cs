@@ -10,6 +10,6 @@ public sealed class RunSyncBatch(ISyncBatchRunner runner)
     [Function(nameof(RunSyncBatch))]
     public Task Run([QueueTrigger("%" + Configuration.StorageOptions.SyncBatchQueueSetting + "%")] QueueMessage message, CancellationToken cancellationToken)
     {
-        return runner.RunAsync(SyncBatchMessage.FromJson(message.MessageText), message.DequeueCount, cancellationToken);
+        return runner.RunAsync(message.MessageText, message.DequeueCount, cancellationToken);
     }
 }

@@ -1,10 +1,12 @@
+using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using UnsubscribeSync.Functions.Configuration;
+using UnsubscribeSync.Functions.Delivery;
 using UnsubscribeSync.Functions.Intake;
 using UnsubscribeSync.Functions.Ledger;
 using UnsubscribeSync.Functions.Push;
@@ -67,8 +69,10 @@ public static class HostingExtensions
 
         services.TryAddSingleton(_ => StorageClients.FromConfiguration(configuration));
         services.TryAddSingleton<StorageBootstrap>();
+        services.AddHostedService(sp => sp.GetRequiredService<StorageBootstrap>());
         services.TryAddSingleton<ILedgerStore, LedgerStore>();
         services.TryAddSingleton<IAuditLog, AuditLog>();
+        services.TryAddSingleton<ILinkOutcomeRecorder, LinkOutcomeRecorder>();
         services.TryAddSingleton<IIntakeRecords, IntakeRecords>();
         services.TryAddSingleton<IPushQueue, PushQueue>();
         services.TryAddSingleton<IIntakeService, IntakeService>();
@@ -77,7 +81,15 @@ public static class HostingExtensions
         services.TryAddSingleton<WebhookHandler>();
 
         services.AddSalesforce(configuration);
+
+        // The client knows only its own options; which field to write is the app's sync setting.
+        services.AddOptions<OptOutFieldOptions>().Configure<IOptions<SyncOptions>>((fields, sync) =>
+        {
+            fields.Target = sync.Value.TargetField;
+            fields.MarketoSalesOptOutField = sync.Value.MarketoSalesOptOutField;
+        });
         services.TryAddSingleton<IRecordRedirectResolver, RecordRedirectResolver>();
+        services.TryAddSingleton<SalesforceWriter>();
         services.TryAddSingleton<IPushService, PushService>();
         services.AddNightlySync(configuration);
         return services;

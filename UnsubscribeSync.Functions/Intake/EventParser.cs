@@ -4,11 +4,12 @@ using System.Text.RegularExpressions;
 using UnsubscribeSync.Functions.Configuration;
 using UnsubscribeSync.Functions.Ledger;
 using UnsubscribeSync.Functions.Salesforce;
+using UnsubscribeSync.Functions.Shared;
 
 namespace UnsubscribeSync.Functions.Intake;
 
 /// <summary>The outcome of parsing a webhook body: events, or every problem found with their field paths.</summary>
-public sealed record ParseResult(IReadOnlyList<UnsubscribeEvent> Events, IReadOnlyDictionary<string, string[]> Errors)
+public sealed record ParseResult(IReadOnlyList<ConsentEvent> Events, IReadOnlyDictionary<string, string[]> Errors)
 {
     public bool IsValid => Errors.Count == 0;
 }
@@ -28,7 +29,7 @@ public sealed partial class EventParser(TimeProvider timeProvider)
     public ParseResult Parse(ReadOnlyMemory<byte> body)
     {
         var errors = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        var events = new List<UnsubscribeEvent>();
+        var events = new List<ConsentEvent>();
         JsonDocument document;
         try
         {
@@ -97,7 +98,7 @@ public sealed partial class EventParser(TimeProvider timeProvider)
             new([], new Dictionary<string, string[]> { [field] = [message] });
     }
 
-    private UnsubscribeEvent? ParseEvent(JsonElement element, string prefix, DateTimeOffset receivedAt, Dictionary<string, List<string>> errors)
+    private ConsentEvent? ParseEvent(JsonElement element, string prefix, DateTimeOffset receivedAt, Dictionary<string, List<string>> errors)
     {
         if (element.ValueKind != JsonValueKind.Object)
         {
@@ -172,9 +173,9 @@ public sealed partial class EventParser(TimeProvider timeProvider)
         if (sourceRaw is not null)
         {
             source = sourceRaw.Trim().ToLowerInvariant();
-            if (!UnsubscribeEvent.Sources.Contains(source))
+            if (!ConsentEvent.Sources.Contains(source))
             {
-                Add(errors, prefix + "source", "must be one of: " + string.Join(", ", UnsubscribeEvent.Sources));
+                Add(errors, prefix + "source", "must be one of: " + string.Join(", ", ConsentEvent.Sources));
             }
         }
 
@@ -189,7 +190,7 @@ public sealed partial class EventParser(TimeProvider timeProvider)
             return null;
         }
 
-        return new UnsubscribeEvent(id, type, email, salesforceId, occurredAt.ToUniversalTime(), receivedAt, source, reason);
+        return new ConsentEvent(id, type, email, salesforceId, occurredAt.ToUniversalTime(), receivedAt, source, reason);
     }
 
     private static bool IsValidId(string id)

@@ -1,9 +1,8 @@
-using System.Security.Cryptography;
-using System.Text;
 using Azure;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Options;
 using UnsubscribeSync.Functions.Configuration;
+using UnsubscribeSync.Functions.Shared;
 using UnsubscribeSync.Functions.Storage;
 
 namespace UnsubscribeSync.Functions.Intake;
@@ -63,7 +62,7 @@ public sealed class IntakeRecords(StorageClients clients, IOptions<StorageOption
     private TableClient Table => clients.Tables.GetTableClient(options.Value.IntakeTable);
 
     /// <summary>The table key of an event id: ids may hold characters table keys cannot.</summary>
-    public static string KeyOf(string eventId) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(eventId)));
+    public static string KeyOf(string eventId) => StableKey.Of(eventId);
 
     public async Task<IntakeRecordEntity> GetOrAddAsync(IntakeRecordEntity record, CancellationToken cancellationToken)
     {

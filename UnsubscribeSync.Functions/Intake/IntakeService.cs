@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using UnsubscribeSync.Functions.Ledger;
 using UnsubscribeSync.Functions.Push;
+using UnsubscribeSync.Functions.Shared;
 using UnsubscribeSync.Functions.Storage;
 
 namespace UnsubscribeSync.Functions.Intake;
@@ -13,7 +14,7 @@ public interface IIntakeService
 {
     /// <summary>Returns only when every event is in the ledger and queued.</summary>
     /// <exception cref="StorageUnavailableException">Storage failed part-way; a retry of the same request finishes the work.</exception>
-    Task<IntakeOutcome> AcceptAsync(IReadOnlyList<UnsubscribeEvent> events, CancellationToken cancellationToken);
+    Task<IntakeOutcome> AcceptAsync(IReadOnlyList<ConsentEvent> events, CancellationToken cancellationToken);
 
     /// <summary>Finishes one event whose intake stopped half-way (used by the nightly sweep and by retries).</summary>
     Task<bool> CompleteAsync(IntakeRecordEntity record, CancellationToken cancellationToken);
@@ -21,7 +22,6 @@ public interface IIntakeService
 
 /// <inheritdoc />
 public sealed partial class IntakeService(
-    StorageBootstrap bootstrap,
     IIntakeRecords intakeRecords,
     ILedgerStore ledger,
     IAuditLog audit,
@@ -32,7 +32,7 @@ public sealed partial class IntakeService(
     // Different addresses are independent partitions; a little parallelism keeps a 100-event batch fast.
     private const int MaxParallelAddresses = 8;
 
-    public async Task<IntakeOutcome> AcceptAsync(IReadOnlyList<UnsubscribeEvent> events, CancellationToken cancellationToken)
+    public async Task<IntakeOutcome> AcceptAsync(IReadOnlyList<ConsentEvent> events, CancellationToken cancellationToken)
     {
         var accepted = new List<string>();
         var duplicates = new List<string>();
@@ -42,8 +42,6 @@ public sealed partial class IntakeService(
 
         try
         {
-            await bootstrap.EnsureCreatedAsync(cancellationToken);
-
             // Events for one address run in order, so the ledger's ordering rule sees them as the caller sent them.
             var groups = unique.GroupBy(e => e.Email.Key).Select(g => g.ToList()).ToList();
             await Parallel.ForEachAsync(
@@ -91,12 +89,11 @@ public sealed partial class IntakeService(
             return false;
         }
 
-        await bootstrap.EnsureCreatedAsync(cancellationToken);
         await FinishAsync(record, StoredEvent.Deserialize(record.EventJson), cancellationToken);
         return true;
     }
 
-    private async Task<bool> AcceptOneAsync(UnsubscribeEvent e, CancellationToken cancellationToken)
+    private async Task<bool> AcceptOneAsync(ConsentEvent e, CancellationToken cancellationToken)
     {
         var fresh = new IntakeRecordEntity
         {
@@ -120,7 +117,7 @@ public sealed partial class IntakeService(
         return true;
     }
 
-    private async Task FinishAsync(IntakeRecordEntity record, UnsubscribeEvent e, CancellationToken cancellationToken)
+    private async Task FinishAsync(IntakeRecordEntity record, ConsentEvent e, CancellationToken cancellationToken)
     {
         var applied = await ledger.ApplyAsync(e, cancellationToken);
         var now = timeProvider.GetUtcNow();
@@ -128,7 +125,7 @@ public sealed partial class IntakeService(
             new AuditEntity
             {
                 PartitionKey = e.Email.Key,
-                RowKey = AuditLog.EventRowKey(e.OccurredAt, record.PartitionKey),
+                RowKey = AuditLog.EventRowKey(e.OccurredAt, e.Id),
                 Kind = "event",
                 EventId = e.Id,
                 Type = e.TypeName,

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using UnsubscribeSync.Functions.Ledger;
 using UnsubscribeSync.Functions.Salesforce;
+using UnsubscribeSync.Functions.Shared;
 
 namespace UnsubscribeSync.Functions.Intake;
 
@@ -17,18 +18,18 @@ internal sealed record StoredEvent(
 {
     private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
 
-    public static string Serialize(UnsubscribeEvent e) => JsonSerializer.Serialize(
+    public static string Serialize(ConsentEvent e) => JsonSerializer.Serialize(
         new StoredEvent(e.Id, e.TypeName, e.Email.Value, e.SalesforceId?.Value, e.OccurredAt, e.ReceivedAt, e.Source, e.Reason),
         JsonOptions);
 
-    public static UnsubscribeEvent Deserialize(string json)
+    public static ConsentEvent Deserialize(string json)
     {
         var stored = JsonSerializer.Deserialize<StoredEvent>(json, JsonOptions) ?? throw new FormatException("Stored event is empty.");
-        return new UnsubscribeEvent(
+        return new ConsentEvent(
             stored.Id,
             stored.Type == "resubscribe" ? ConsentEventType.Resubscribe : ConsentEventType.Unsubscribe,
             EmailAddress.FromNormalized(stored.Email),
-            stored.SalesforceId is null ? null : Salesforce.SalesforceId.Parse(stored.SalesforceId),
+            stored.SalesforceId is null ? null : Shared.SalesforceId.Parse(stored.SalesforceId),
             stored.OccurredAt,
             stored.ReceivedAt,
             stored.Source,

@@ -2,6 +2,7 @@ using Azure;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Options;
 using UnsubscribeSync.Functions.Configuration;
+using UnsubscribeSync.Functions.Shared;
 using UnsubscribeSync.Functions.Storage;
 
 namespace UnsubscribeSync.Functions.Ledger;
@@ -22,12 +23,12 @@ public sealed class AuditLog(StorageClients clients, IOptions<StorageOptions> op
     private TableClient Table => clients.Tables.GetTableClient(options.Value.AuditTable);
 
     /// <summary>Row key for an event: sorts by when it happened, and is the same on every retry of that event.</summary>
-    public static string EventRowKey(DateTimeOffset occurredAt, string eventKey) =>
-        $"{occurredAt.UtcDateTime:yyyyMMddTHHmmssfffffff}|event|{eventKey}";
+    public static string EventRowKey(DateTimeOffset occurredAt, string eventId) =>
+        $"{occurredAt.UtcDateTime:yyyyMMddTHHmmssfffffff}|event|{StableKey.Of(eventId)}";
 
     /// <summary>Row key for a push attempt.</summary>
     public static string PushRowKey(DateTimeOffset at, string salesforceId, string eventId) =>
-        $"{at.UtcDateTime:yyyyMMddTHHmmssfffffff}|push|{salesforceId}|{Intake.IntakeRecords.KeyOf(eventId)[..16]}";
+        $"{at.UtcDateTime:yyyyMMddTHHmmssfffffff}|push|{salesforceId}|{StableKey.Of(eventId)[..16]}";
 
     public async Task AppendAsync(AuditEntity entry, CancellationToken cancellationToken)
     {

@@ -1,5 +1,6 @@
 using Azure;
 using Azure.Data.Tables;
+using UnsubscribeSync.Functions.Shared;
 
 namespace UnsubscribeSync.Functions.Ledger;
 
@@ -73,7 +74,18 @@ public sealed class ConsentStateEntity : ITableEntity
     public ConsentState ConsentState => Enum.Parse<ConsentState>(State);
 }
 
-/// <summary>One Salesforce record linked to an address, with its push status. Row key <c>link|{18-char Id}</c>.</summary>
+/// <summary>
+/// One Salesforce record linked to an address (row key <c>link|{18-char Id}</c>): the value Salesforce should
+/// hold and where getting it there stands. The link is a small state machine; its fields change only through
+/// the transitions below, each of which sets every field it owns. The properties have public setters because
+/// the Tables SDK fills them when reading a row; no code outside these methods assigns them.
+/// </summary>
+/// <remarks>
+/// Field ownership: <see cref="DesiredOptOut"/> and <see cref="RequestedByEventId"/> say what is wanted;
+/// <see cref="SyncedAt"/> and <see cref="SyncedEventId"/> what Salesforce last confirmed; <see cref="Attempts"/>,
+/// <see cref="LastErrorCode"/> and <see cref="LastErrorMessage"/> how the writes since the last request went.
+/// The Tables SDK stores <see cref="Status"/> as its name, so rows written before it was an enum read unchanged.
+/// </remarks>
 public sealed class RecordLinkEntity : ITableEntity
 {
     public const string RowKeyPrefix = "link|";
@@ -91,7 +103,7 @@ public sealed class RecordLinkEntity : ITableEntity
     /// <summary>The opt-out value Salesforce should hold.</summary>
     public bool DesiredOptOut { get; set; }
 
-    public string Status { get; set; } = nameof(LinkStatus.Pending);
+    public LinkStatus Status { get; set; } = LinkStatus.Pending;
 
     /// <summary>The event that last changed what this record should hold.</summary>
     public string? RequestedByEventId { get; set; }
@@ -108,33 +120,107 @@ public sealed class RecordLinkEntity : ITableEntity
     /// <summary>The event whose value was last confirmed in Salesforce; makes re-delivered messages free.</summary>
     public string? SyncedEventId { get; set; }
 
+    /// <summary>Write attempts since the value was last requested.</summary>
     public int Attempts { get; set; }
 
     public string? LastErrorCode { get; set; }
 
     public string? LastErrorMessage { get; set; }
 
-    public LinkStatus LinkStatus => Enum.Parse<LinkStatus>(Status);
+    /// <summary>True while a write may still be owed: not confirmed, not gone, not waived.</summary>
+    public bool IsOwed => Status is LinkStatus.Pending or LinkStatus.Failed or LinkStatus.Deferred or LinkStatus.Blocked;
 
     public static string RowKeyFor(string salesforceId) => RowKeyPrefix + salesforceId;
 
-    /// <summary>A new link of an address to a record; a <see cref="LinkStatus.Synced"/> one is confirmed as of <paramref name="now"/>.</summary>
-    public static RecordLinkEntity Create(
-        string emailKey, Salesforce.SalesforceId id, bool desiredOptOut, LinkStatus status, string linkedFrom, string? eventId, DateTimeOffset now) => new()
+    /// <summary>A new link of an address to a record, owing Salesforce <paramref name="desiredOptOut"/>.</summary>
+    public static RecordLinkEntity Create(string emailKey, SalesforceId id, bool desiredOptOut, string linkedFrom, string? eventId, DateTimeOffset now) => new()
     {
         PartitionKey = emailKey,
         RowKey = RowKeyFor(id.Value),
         SalesforceId = id.Value,
         ObjectType = id.SObjectName,
         DesiredOptOut = desiredOptOut,
-        Status = status.ToString(),
+        Status = LinkStatus.Pending,
         RequestedByEventId = eventId,
         LinkedFrom = linkedFrom,
         LinkedAt = now,
         UpdatedAt = now,
-        SyncedAt = status == LinkStatus.Synced ? now : null,
-        SyncedEventId = status == LinkStatus.Synced ? eventId : null,
     };
+
+    /// <summary>The address's consent asks this record for <paramref name="desiredOptOut"/>: a write is owed. A new value starts a new count of attempts.</summary>
+    public void Request(bool desiredOptOut, string? eventId, DateTimeOffset now)
+    {
+        if (desiredOptOut != DesiredOptOut)
+        {
+            Attempts = 0;
+            LastErrorCode = null;
+            LastErrorMessage = null;
+        }
+
+        DesiredOptOut = desiredOptOut;
+        RequestedByEventId = eventId;
+        Status = LinkStatus.Pending;
+        UpdatedAt = now;
+    }
+
+    /// <summary>Salesforce holds the desired value: written now (<paramref name="attempted"/>) or seen there.</summary>
+    public void MarkSynced(DateTimeOffset now, bool attempted)
+    {
+        Status = LinkStatus.Synced;
+        Attempts += attempted ? 1 : 0;
+        SyncedAt = now;
+        SyncedEventId = RequestedByEventId;
+        LastErrorCode = null;
+        LastErrorMessage = null;
+        UpdatedAt = now;
+    }
+
+    /// <summary>Salesforce was seen holding the other value although this link had been confirmed: the write is owed again.</summary>
+    public void Reopen(string code, string reason, DateTimeOffset now)
+    {
+        Status = LinkStatus.Pending;
+        LastErrorCode = code;
+        LastErrorMessage = reason;
+        UpdatedAt = now;
+    }
+
+    /// <summary>A write failed in a way retrying may fix; the link stays as it was, owed.</summary>
+    public void RecordTransientFailure(string code, string? message, DateTimeOffset now)
+    {
+        Attempts++;
+        LastErrorCode = code;
+        LastErrorMessage = message;
+        UpdatedAt = now;
+    }
+
+    /// <summary>Salesforce refused the record's write (validation rule, bad value, retries exhausted); the nightly sync tries again.</summary>
+    public void MarkFailed(string code, string? message, bool attempted, DateTimeOffset now) =>
+        Settle(LinkStatus.Failed, code, message, attempted, now);
+
+    /// <summary>The org's configuration (field, permission, credentials) stops every write until an admin fixes it.</summary>
+    public void MarkBlocked(string code, string? problem, bool attempted, DateTimeOffset now) =>
+        Settle(LinkStatus.Blocked, code, problem, attempted, now);
+
+    /// <summary>Put off to protect the org's API allocation; the nightly sync writes it later.</summary>
+    public void MarkDeferred(string code, string? message, bool attempted, DateTimeOffset now) =>
+        Settle(LinkStatus.Deferred, code, message, attempted, now);
+
+    /// <summary>The record is gone (deleted, or converted or merged into another record that now carries the address).</summary>
+    public void MarkDead(string code, string? reason, DateTimeOffset now) =>
+        Settle(LinkStatus.Dead, code, reason, attempted: false, now);
+
+    /// <summary>Nothing is to be written (a resubscribe while resubscribes are not pushed).</summary>
+    public void MarkNotRequired(string reason, DateTimeOffset now) =>
+        Settle(LinkStatus.NotRequired, null, reason, attempted: false, now);
+
+    private void Settle(LinkStatus status, string? code, string? message, bool attempted, DateTimeOffset now)
+    {
+        Status = status;
+        Attempts += attempted ? 1 : 0;
+        LastErrorCode = code;
+        LastErrorMessage = message;
+        UpdatedAt = now;
+    }
 }
 
 /// <summary>
@@ -183,8 +269,7 @@ public sealed class AuditEntity : ITableEntity
     /// The evidence of one Salesforce write attempt for a linked record, from the push worker or the nightly
     /// sync. <see cref="Records"/> names the record only when the write landed.
     /// </summary>
-    public static AuditEntity ForWrite(
-        RecordLinkEntity link, string? eventId, string channel, string outcome, string? detail, DateTimeOffset now, DateTimeOffset? occurredAt = null) => new()
+    public static AuditEntity ForWrite(RecordLinkEntity link, string? eventId, string channel, string outcome, string? detail, DateTimeOffset now) => new()
     {
         PartitionKey = link.PartitionKey,
         RowKey = AuditLog.PushRowKey(now, link.SalesforceId, eventId ?? channel),
@@ -192,7 +277,6 @@ public sealed class AuditEntity : ITableEntity
         EventId = eventId,
         Channel = channel,
         RecordedAt = now,
-        OccurredAt = occurredAt,
         SalesforceId = link.SalesforceId,
         Records = outcome == "synced" ? link.SalesforceId : null,
         Outcome = outcome,

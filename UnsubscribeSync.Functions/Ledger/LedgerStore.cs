@@ -1,9 +1,7 @@
-using Azure;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Options;
 using UnsubscribeSync.Functions.Configuration;
-using UnsubscribeSync.Functions.Intake;
-using UnsubscribeSync.Functions.Salesforce;
+using UnsubscribeSync.Functions.Shared;
 using UnsubscribeSync.Functions.Storage;
 
 namespace UnsubscribeSync.Functions.Ledger;
@@ -14,20 +12,40 @@ public sealed record LedgerRecord(ConsentStateEntity State, IReadOnlyList<Record
 /// <summary>What applying one event to the ledger did, and which linked records now owe Salesforce a write.</summary>
 public sealed record LedgerApplyResult(ConsentDecision Decision, ConsentState State, IReadOnlyList<RecordLinkEntity> LinksToPush);
 
-/// <summary>The consent ledger: one partition per normalized address.</summary>
+/// <summary>A link as <see cref="ILedgerStore.LinkAsync"/> left it, and whether that call created it.</summary>
+public sealed record LinkResult(RecordLinkEntity Link, bool Created);
+
+/// <summary>
+/// The consent ledger: one partition per normalized address, holding its state row and its link rows.
+/// Consent changes enter through <see cref="ApplyAsync"/>; Salesforce outcomes through the
+/// <see cref="ILinkOutcomeRecorder"/>, which alone calls <see cref="SaveLinkAsync"/>.
+/// </summary>
 public interface ILedgerStore
 {
     /// <summary>Applies an event by the ordering rule. Idempotent: applying the same event again changes nothing.</summary>
-    Task<LedgerApplyResult> ApplyAsync(UnsubscribeEvent consentEvent, CancellationToken cancellationToken);
+    Task<LedgerApplyResult> ApplyAsync(ConsentEvent consentEvent, CancellationToken cancellationToken);
 
     /// <summary>Reads an address's state and links, or null when the ledger does not know it.</summary>
     Task<LedgerRecord?> GetAsync(string emailKey, CancellationToken cancellationToken);
 
-    /// <summary>Replaces one link row if it has not changed since it was read (ETag), else throws 412.</summary>
-    Task UpdateLinkAsync(RecordLinkEntity link, CancellationToken cancellationToken);
+    /// <summary>One address's state row, or null.</summary>
+    Task<ConsentStateEntity?> GetStateAsync(string emailKey, CancellationToken cancellationToken);
 
-    /// <summary>Links another Salesforce record to an address (a converted contact, a merge survivor, a lookup), owing a write.</summary>
-    Task<RecordLinkEntity> AddLinkAsync(ConsentStateEntity state, SalesforceId id, bool desiredOptOut, string linkedFrom, string? eventId, CancellationToken cancellationToken);
+    /// <summary>One link row, or null.</summary>
+    Task<RecordLinkEntity?> GetLinkAsync(string emailKey, string salesforceId, CancellationToken cancellationToken);
+
+    /// <summary>Replaces one link row if it has not changed since it was read (ETag); throws a 412 <see cref="Azure.RequestFailedException"/> otherwise.</summary>
+    Task SaveLinkAsync(RecordLinkEntity link, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Links a record to a known address (found by the sync, a lookup by email, or a redirect), owing it the
+    /// address's current value; confirmed at once when <paramref name="observedOptOut"/> (what Salesforce holds)
+    /// already equals it. An existing link is returned as it is. Null when the ledger does not know the address.
+    /// </summary>
+    Task<LinkResult?> LinkAsync(string emailKey, SalesforceId id, string linkedFrom, bool? observedOptOut, CancellationToken cancellationToken);
+
+    /// <summary>Reads one slice of the outbox (at most <paramref name="maxRows"/> rows per page, <paramref name="maxPages"/> pages), streaming the whole ledger across calls.</summary>
+    Task<OutboxSlice> ScanOutboxAsync(string? continuation, int maxRows, int maxPages, CancellationToken cancellationToken);
 }
 
 /// <inheritdoc />
@@ -48,45 +66,45 @@ public sealed partial class LedgerStore(StorageClients clients, IOptions<Storage
         {
             if (row.RowKey == ConsentStateEntity.RowKeyValue)
             {
-                state = Convert<ConsentStateEntity>(row);
+                state = TableRows.Read<ConsentStateEntity>(row);
             }
             else if (row.RowKey.StartsWith(RecordLinkEntity.RowKeyPrefix, StringComparison.Ordinal))
             {
-                links.Add(Convert<RecordLinkEntity>(row));
+                links.Add(TableRows.Read<RecordLinkEntity>(row));
             }
         }
 
         return state is null ? null : new LedgerRecord(state, links);
     }
 
-    public async Task UpdateLinkAsync(RecordLinkEntity link, CancellationToken cancellationToken)
+    public async Task<ConsentStateEntity?> GetStateAsync(string emailKey, CancellationToken cancellationToken)
     {
-        link.UpdatedAt = timeProvider.GetUtcNow();
+        var response = await Table.GetEntityIfExistsAsync<ConsentStateEntity>(emailKey, ConsentStateEntity.RowKeyValue, cancellationToken: cancellationToken);
+        return response.HasValue ? response.Value : null;
+    }
+
+    public async Task<RecordLinkEntity?> GetLinkAsync(string emailKey, string salesforceId, CancellationToken cancellationToken)
+    {
+        var response = await Table.GetEntityIfExistsAsync<RecordLinkEntity>(emailKey, RecordLinkEntity.RowKeyFor(salesforceId), cancellationToken: cancellationToken);
+        return response.HasValue ? response.Value : null;
+    }
+
+    public async Task SaveLinkAsync(RecordLinkEntity link, CancellationToken cancellationToken)
+    {
         var response = await Table.UpdateEntityAsync(link, link.ETag, TableUpdateMode.Replace, cancellationToken);
         link.ETag = response.Headers.ETag ?? link.ETag;
     }
 
-    public async Task<LedgerApplyResult> ApplyAsync(UnsubscribeEvent consentEvent, CancellationToken cancellationToken)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                return await TryApplyAsync(consentEvent, cancellationToken);
-            }
-            catch (Exception ex) when (attempt < MaxConcurrencyAttempts && IsConcurrencyConflict(ex))
-            {
-                // Another event for the same address won the race; read again and re-decide.
-            }
-        }
-    }
+    public Task<LedgerApplyResult> ApplyAsync(ConsentEvent consentEvent, CancellationToken cancellationToken) =>
+        // Another event for the same address may win the race; every attempt reads again and re-decides.
+        OptimisticConcurrency.RetryAsync(_ => TryApplyAsync(consentEvent, cancellationToken), MaxConcurrencyAttempts, cancellationToken);
 
-    private async Task<LedgerApplyResult> TryApplyAsync(UnsubscribeEvent e, CancellationToken cancellationToken)
+    private async Task<LedgerApplyResult> TryApplyAsync(ConsentEvent e, CancellationToken cancellationToken)
     {
         var now = timeProvider.GetUtcNow();
         var key = e.Email.Key;
         var existing = await GetAsync(key, cancellationToken);
-        var incoming = e.Type == ConsentEventType.Unsubscribe ? ConsentState.Unsubscribed : ConsentState.Subscribed;
+        var incoming = e.OptOut ? ConsentState.Unsubscribed : ConsentState.Subscribed;
         var decision = ConsentRules.Decide(existing?.State, e.Id, incoming, e.OccurredAt);
 
         var state = existing?.State ?? new ConsentStateEntity
@@ -115,45 +133,39 @@ public sealed partial class LedgerStore(StorageClients clients, IOptions<Storage
         }
 
         var desired = state.ConsentState == ConsentState.Unsubscribed;
-        if (decision == ConsentDecision.Applied)
+        foreach (var link in links.Values)
         {
-            // The address is the unit of consent: every record linked to it follows the new state.
-            foreach (var link in links.Values)
+            // The address is the unit of consent: a new state asks every record linked to it for the new value;
+            // a repeated one retries the records not yet confirmed, and spends no call on those that are.
+            var asked = decision switch
             {
-                if (link.LinkStatus == LinkStatus.Dead)
-                {
-                    continue;
-                }
-
-                link.DesiredOptOut = desired;
-                link.Status = nameof(LinkStatus.Pending);
-                link.RequestedByEventId = e.Id;
-                link.UpdatedAt = now;
-                changedLinks.Add(link);
-            }
-        }
-        else if (decision == ConsentDecision.Reaffirmed)
-        {
-            // A repeated unsubscribe retries records that are not yet confirmed, and spends no call on those that are.
-            foreach (var link in links.Values)
+                ConsentDecision.Applied => link.Status != LinkStatus.Dead,
+                ConsentDecision.Reaffirmed => link.Status is not (LinkStatus.Synced or LinkStatus.Dead) && link.DesiredOptOut == desired,
+                _ => false,
+            };
+            if (asked)
             {
-                if (link.LinkStatus is LinkStatus.Synced or LinkStatus.Dead || link.DesiredOptOut != desired)
-                {
-                    continue;
-                }
-
-                link.Status = nameof(LinkStatus.Pending);
-                link.RequestedByEventId = e.Id;
-                link.UpdatedAt = now;
+                link.Request(desired, e.Id, now);
                 changedLinks.Add(link);
             }
         }
 
         if (e.SalesforceId is { } salesforceId && !links.ContainsKey(salesforceId.Value))
         {
-            var link = RecordLinkEntity.Create(key, salesforceId, desired, LinkStatus.Pending, "event", e.Id, now);
+            var link = RecordLinkEntity.Create(key, salesforceId, desired, e.ReadFromRecord ? "sync" : "event", e.Id, now);
             links[salesforceId.Value] = link;
             changedLinks.Add(link);
+        }
+
+        // A change read from the record itself needs no write back to that record.
+        if (e.ReadFromRecord && e.SalesforceId is { } source && links[source.Value] is { Status: not (LinkStatus.Synced or LinkStatus.Dead) } sourceLink
+            && sourceLink.DesiredOptOut == e.OptOut)
+        {
+            sourceLink.MarkSynced(now, attempted: false);
+            if (!changedLinks.Contains(sourceLink))
+            {
+                changedLinks.Add(sourceLink);
+            }
         }
 
         var awaiting = links.Count == 0;
@@ -171,8 +183,8 @@ public sealed partial class LedgerStore(StorageClients clients, IOptions<Storage
 
         // On a retry of this very event, re-offer the records it asked for that are still unconfirmed.
         var toPush = decision == ConsentDecision.AlreadyApplied
-            ? links.Values.Where(l => l.RequestedByEventId == e.Id && l.LinkStatus == LinkStatus.Pending).ToList()
-            : changedLinks.Where(l => l.LinkStatus == LinkStatus.Pending).ToList();
+            ? links.Values.Where(l => l.RequestedByEventId == e.Id && l.Status == LinkStatus.Pending).ToList()
+            : changedLinks.Where(l => l.Status == LinkStatus.Pending).ToList();
         return new LedgerApplyResult(decision, state.ConsentState, toPush);
     }
 
@@ -199,41 +211,5 @@ public sealed partial class LedgerStore(StorageClients clients, IOptions<Storage
 
             first = false;
         }
-    }
-
-    private static bool IsConcurrencyConflict(Exception ex) => ex switch
-    {
-        TableTransactionFailedException tfe => tfe.Status is 409 or 412,
-        RequestFailedException rfe => rfe.Status is 409 or 412,
-        _ => false,
-    };
-
-    private static T Convert<T>(TableEntity row)
-        where T : class, ITableEntity, new()
-    {
-        // Reading rows untyped lets one partition query return both row shapes.
-        var entity = new T { PartitionKey = row.PartitionKey, RowKey = row.RowKey, ETag = row.ETag, Timestamp = row.Timestamp };
-        foreach (var property in DataProperties<T>.All)
-        {
-            if (!row.TryGetValue(property.Name, out var value) || value is null)
-            {
-                continue;
-            }
-
-            var target = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
-            property.SetValue(entity, value is DateTime dt && target == typeof(DateTimeOffset)
-                ? new DateTimeOffset(DateTime.SpecifyKind(dt, DateTimeKind.Utc))
-                : System.Convert.ChangeType(value, target, System.Globalization.CultureInfo.InvariantCulture));
-        }
-
-        return entity;
-    }
-
-    private static class DataProperties<T>
-    {
-        public static readonly System.Reflection.PropertyInfo[] All = typeof(T).GetProperties()
-            .Where(p => p.CanWrite && p.Name is not (nameof(ITableEntity.PartitionKey) or nameof(ITableEntity.RowKey)
-                or nameof(ITableEntity.ETag) or nameof(ITableEntity.Timestamp)))
-            .ToArray();
     }
 }

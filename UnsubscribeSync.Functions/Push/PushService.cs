@@ -1,11 +1,7 @@
 using System.Text.Json;
-using Azure;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
-using UnsubscribeSync.Functions.Configuration;
+using UnsubscribeSync.Functions.Delivery;
 using UnsubscribeSync.Functions.Ledger;
-using UnsubscribeSync.Functions.Salesforce;
-using UnsubscribeSync.Functions.Storage;
 
 namespace UnsubscribeSync.Functions.Push;
 
@@ -41,198 +37,113 @@ public interface IPushService
     /// Handles one <c>unsubscribe-push</c> message. Throws only for transient failures, so the queue retries;
     /// every permanent outcome is written to the ledger and audit and the message completes.
     /// </summary>
-    Task<PushOutcome> PushAsync(string messageText, long dequeueCount, CancellationToken cancellationToken);
+    Task<PushOutcome> PushAsync(string messageText, CancellationToken cancellationToken);
 
     /// <summary>Handles a message that exhausted its attempts (from the poison queue): the link is marked failed.</summary>
-    Task RecordFailureAsync(string messageText, long dequeueCount, CancellationToken cancellationToken);
+    Task RecordFailureAsync(string messageText, CancellationToken cancellationToken);
 }
 
-/// <inheritdoc />
+/// <summary>
+/// The push worker: reads the link the message names and hands it to the <see cref="SalesforceWriter"/> as a
+/// batch of one, so push and the nightly sync write, follow redirects and record outcomes the same way.
+/// </summary>
 public sealed partial class PushService(
     ILedgerStore ledger,
-    IAuditLog audit,
-    ISalesforceClient salesforce,
-    IOptOutFieldResolver fields,
-    IRecordRedirectResolver redirects,
-    StorageBootstrap bootstrap,
-    IOptions<SyncOptions> syncOptions,
+    ILinkOutcomeRecorder recorder,
+    SalesforceWriter writer,
     TimeProvider timeProvider,
     ILogger<PushService> logger) : IPushService
 {
-    private const int MaxConflictRetries = 3;
+    private const string Channel = "push";
 
-    public async Task<PushOutcome> PushAsync(string messageText, long dequeueCount, CancellationToken cancellationToken)
+    // A write that landed after a newer value was confirmed is written again; more than this means the address is changing faster than we can write.
+    private const int MaxRewrites = 3;
+
+    public async Task<PushOutcome> PushAsync(string messageText, CancellationToken cancellationToken)
     {
         if (!TryRead(messageText, out var message))
         {
             return PushOutcome.NothingToDo;
         }
 
-        await bootstrap.EnsureCreatedAsync(cancellationToken);
-        for (var attempt = 1; ; attempt++)
+        for (var round = 1; ; round++)
         {
-            try
+            var link = await ledger.GetLinkAsync(message.EmailKey, message.SalesforceId, cancellationToken);
+            switch (link)
             {
-                return await PushOnceAsync(message, cancellationToken);
+                case null:
+                    Log.UnknownLink(logger, message.SalesforceId);
+                    return PushOutcome.NothingToDo;
+                case { Status: LinkStatus.Synced }:
+                    Log.AlreadySynced(logger, link.SalesforceId);
+                    return PushOutcome.AlreadySynced;
+                case { IsOwed: false }:
+                    return PushOutcome.NothingToDo;
             }
-            catch (RequestFailedException ex) when (ex.Status == 412 && attempt < MaxConflictRetries)
+
+            // A transient failure is recorded on the link by the writer and thrown, so the queue retries.
+            var results = await writer.WriteAsync([link], new WriteOptions(Channel), new UrgentWriteBudget(), cancellationToken);
+            var own = results.First(r => r.Link.SalesforceId == link.SalesforceId);
+            if (own.Recorded.MustRewrite && round < MaxRewrites)
             {
-                // The link changed while we worked (a newer event); read it again and decide afresh.
+                continue;
             }
+
+            var outcome = Summarize(own, results);
+            if (outcome == PushOutcome.Synced)
+            {
+                Log.Synced(logger, link.SalesforceId, timeProvider.GetUtcNow() - message.EnqueuedAt);
+            }
+            else if (outcome is PushOutcome.Failed or PushOutcome.Blocked or PushOutcome.Deferred)
+            {
+                Log.NotWritten(logger, link.SalesforceId, outcome.ToString(), own.Outcome.Code ?? "none");
+            }
+
+            return outcome;
         }
     }
 
-    public async Task RecordFailureAsync(string messageText, long dequeueCount, CancellationToken cancellationToken)
+    public async Task RecordFailureAsync(string messageText, CancellationToken cancellationToken)
     {
         if (!TryRead(messageText, out var message))
         {
             return;
         }
 
-        await bootstrap.EnsureCreatedAsync(cancellationToken);
-        var record = await ledger.GetAsync(message.EmailKey, cancellationToken);
-        var link = record?.Links.FirstOrDefault(l => l.SalesforceId == message.SalesforceId);
-        if (link is null || link.LinkStatus is not (LinkStatus.Pending or LinkStatus.Failed))
+        var link = await ledger.GetLinkAsync(message.EmailKey, message.SalesforceId, cancellationToken);
+        if (link is null || link.Status is not (LinkStatus.Pending or LinkStatus.Failed))
         {
             return;
         }
 
+        var code = link.LastErrorCode ?? "RETRIES_EXHAUSTED";
         var last = link.LastErrorMessage ?? "no error was recorded";
-        await SettleAsync(message, link, LinkStatus.Failed, link.LastErrorCode ?? "RETRIES_EXHAUSTED",
-            $"Gave up after repeated transient failures; the nightly sync will retry. Last error: {last}", cancellationToken);
-        Log.GaveUp(logger, message.SalesforceId, link.LastErrorCode);
-    }
-
-    private async Task<PushOutcome> PushOnceAsync(PushMessage message, CancellationToken cancellationToken)
-    {
-        var record = await ledger.GetAsync(message.EmailKey, cancellationToken);
-        var link = record?.Links.FirstOrDefault(l => l.SalesforceId == message.SalesforceId);
-        if (link is null || !SalesforceId.TryParse(link.SalesforceId, out var id, out _))
-        {
-            Log.UnknownLink(logger, message.SalesforceId);
-            return PushOutcome.NothingToDo;
-        }
-
-        switch (link.LinkStatus)
-        {
-            case LinkStatus.Synced:
-                Log.AlreadySynced(logger, id.Value);
-                return PushOutcome.AlreadySynced;
-            case LinkStatus.Dead or LinkStatus.NotRequired:
-                return PushOutcome.NothingToDo;
-        }
-
-        if (!link.DesiredOptOut && !syncOptions.Value.PushResubscribes)
-        {
-            await SettleAsync(message, link, LinkStatus.NotRequired, null, "Resubscribes are not pushed (Sync__PushResubscribes is false).", cancellationToken);
-            return PushOutcome.NothingToDo;
-        }
-
-        try
-        {
-            // The preflight is a Salesforce call too (cached), so its failures take the same paths as the write's.
-            var field = (await fields.ResolveAsync(cancellationToken)).For(id.ObjectType);
-            if (!field.IsUsable || field.FieldName is null)
-            {
-                await SettleAsync(message, link, LinkStatus.Blocked, "FIELD_NOT_USABLE", field.Problem ?? "The opt-out field is not usable.", cancellationToken);
-                Log.Blocked(logger, id.Value, "FIELD_NOT_USABLE");
-                return PushOutcome.Blocked;
-            }
-
-            await salesforce.UpdateRecordAsync(id, new Dictionary<string, object?> { [field.FieldName] = link.DesiredOptOut }, cancellationToken);
-        }
-        catch (SalesforceApiException ex) when (ex.Kind == SalesforceErrorKind.NeedsRedirect)
-        {
-            return await RedirectAsync(message, record!, link, id, ex, cancellationToken);
-        }
-        catch (SalesforceApiException ex) when (ex.Kind != SalesforceErrorKind.Transient)
-        {
-            return await SettleFailureAsync(message, link, id, ex, cancellationToken);
-        }
-        catch (Exception ex) when (ex is not RequestFailedException && (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested))
-        {
-            // Transient after the client's own retries: note why, then let the queue retry with backoff.
-            link.Attempts++;
-            link.LastErrorCode = ex is SalesforceApiException sfe ? sfe.ErrorCode ?? "TRANSIENT" : ex.GetType().Name;
-            link.LastErrorMessage = ex.Message;
-            await ledger.UpdateLinkAsync(link, cancellationToken);
-            Log.Transient(logger, id.Value, link.LastErrorCode);
-            throw;
-        }
-
-        await SettleAsync(message, link, LinkStatus.Synced, null, null, cancellationToken);
-        Log.Synced(logger, id.Value, timeProvider.GetUtcNow() - message.EnqueuedAt);
-        return PushOutcome.Synced;
-    }
-
-    private async Task<PushOutcome> SettleFailureAsync(PushMessage message, RecordLinkEntity link, SalesforceId id, SalesforceApiException ex, CancellationToken cancellationToken)
-    {
-        var code = ex.ErrorCode ?? ex.Kind.ToString();
-        if (ex.Kind == SalesforceErrorKind.LimitExceeded)
-        {
-            await SettleAsync(message, link, LinkStatus.Deferred, code, "The org's daily API limit is reached; the nightly sync will write it.", cancellationToken);
-            Log.Deferred(logger, id.Value);
-            return PushOutcome.Deferred;
-        }
-
-        if (ex.Kind == SalesforceErrorKind.Authentication || code is "INVALID_FIELD" or "INVALID_FIELD_FOR_INSERT_UPDATE")
-        {
-            // A field or credential problem is the org's configuration, not this record: re-check the field next time.
-            fields.Invalidate();
-            await SettleAsync(message, link, LinkStatus.Blocked, code, ex.Message, cancellationToken);
-            Log.Blocked(logger, id.Value, code);
-            return PushOutcome.Blocked;
-        }
-
-        await SettleAsync(message, link, LinkStatus.Failed, code, ex.Message, cancellationToken);
-        Log.Failed(logger, id.Value, code);
-        return PushOutcome.Failed;
-    }
-
-    private async Task<PushOutcome> RedirectAsync(PushMessage message, LedgerRecord record, RecordLinkEntity link, SalesforceId id, SalesforceApiException ex, CancellationToken cancellationToken)
-    {
-        var code = ex.ErrorCode ?? RecordRedirectResolver.Deleted;
-        var redirect = (await redirects.ResolveAsync([(id, code)], cancellationToken))[0];
-        if (redirect.Target is not { } target)
-        {
-            await SettleAsync(message, link, LinkStatus.Dead, code, redirect.DeadReason, cancellationToken);
-            return PushOutcome.Failed;
-        }
-
-        // Link the survivor (or converted contact) to the address, then write it through the normal path.
-        var existing = record.Links.FirstOrDefault(l => l.SalesforceId == target.Value);
-        if (existing is null)
-        {
-            await ledger.AddLinkAsync(record.State, target, link.DesiredOptOut, "redirect", link.RequestedByEventId ?? message.EventId, cancellationToken);
-        }
-
-        var detail = code == RecordRedirectResolver.ConvertedLead
-            ? $"Converted to contact {target.Value}; writes go there."
-            : $"Merged into {target.Value}; writes go there.";
-        await SettleAsync(message, link, LinkStatus.Dead, code, detail, cancellationToken);
-        Log.Redirected(logger, id.Value, target.Value, code);
-
-        var outcome = await PushOnceAsync(message with { SalesforceId = target.Value, ObjectType = target.SObjectName }, cancellationToken);
-        return outcome is PushOutcome.Synced or PushOutcome.AlreadySynced ? PushOutcome.Redirected : outcome;
-    }
-
-    private async Task SettleAsync(PushMessage message, RecordLinkEntity link, LinkStatus status, string? code, string? detail, CancellationToken cancellationToken)
-    {
-        var now = timeProvider.GetUtcNow();
-        link.Status = status.ToString();
-        link.Attempts++;
-        link.LastErrorCode = code;
-        link.LastErrorMessage = detail;
-        if (status == LinkStatus.Synced)
-        {
-            link.SyncedAt = now;
-            link.SyncedEventId = link.RequestedByEventId ?? message.EventId;
-        }
-
-        await ledger.UpdateLinkAsync(link, cancellationToken);
-        await audit.AppendAsync(
-            AuditEntity.ForWrite(link, message.EventId, "push", status.ToString().ToLowerInvariant(), code is null ? detail : $"{code}: {detail}", now, message.OccurredAt),
+        await recorder.RecordAsync(
+            link,
+            LinkOutcome.Failed(link.DesiredOptOut, code, $"Gave up after repeated transient failures; the nightly sync will retry. Last error: {last}", attempted: true),
+            Channel,
             cancellationToken);
+        Log.GaveUp(logger, message.SalesforceId, code);
+    }
+
+    /// <summary>The message's outcome: its own record's, or for a redirected record, the record written instead.</summary>
+    private static PushOutcome Summarize(WriteResult own, IReadOnlyList<WriteResult> results)
+    {
+        if (own.Outcome.Kind == LinkOutcomeKind.Redirected)
+        {
+            var successor = results.FirstOrDefault(r => r.Link.SalesforceId == own.Outcome.TargetId);
+            return successor is null || successor.Outcome.Kind == LinkOutcomeKind.Synced ? PushOutcome.Redirected : Summarize(successor, results);
+        }
+
+        return own.Outcome.Kind switch
+        {
+            LinkOutcomeKind.Synced => PushOutcome.Synced,
+            LinkOutcomeKind.Observed => PushOutcome.AlreadySynced,
+            LinkOutcomeKind.Blocked => PushOutcome.Blocked,
+            LinkOutcomeKind.Deferred => PushOutcome.Deferred,
+            LinkOutcomeKind.NotRequired => PushOutcome.NothingToDo,
+            _ => PushOutcome.Failed,
+        };
     }
 
     private bool TryRead(string messageText, out PushMessage message)
@@ -259,20 +170,8 @@ public sealed partial class PushService(
         [LoggerMessage(EventId = 201, Level = LogLevel.Information, Message = "Skipped {SalesforceId}: the ledger already knows Salesforce holds the value")]
         public static partial void AlreadySynced(ILogger logger, string salesforceId);
 
-        [LoggerMessage(EventId = 202, Level = LogLevel.Warning, Message = "Salesforce refused {SalesforceId} permanently ({ErrorCode}); recorded on the link")]
-        public static partial void Failed(ILogger logger, string salesforceId, string errorCode);
-
-        [LoggerMessage(EventId = 203, Level = LogLevel.Warning, Message = "Push to {SalesforceId} is blocked by configuration ({ErrorCode}); the nightly sync retries once it is fixed")]
-        public static partial void Blocked(ILogger logger, string salesforceId, string errorCode);
-
-        [LoggerMessage(EventId = 204, Level = LogLevel.Warning, Message = "Daily API limit reached; push to {SalesforceId} deferred to the nightly sync")]
-        public static partial void Deferred(ILogger logger, string salesforceId);
-
-        [LoggerMessage(EventId = 205, Level = LogLevel.Information, Message = "{SalesforceId} is gone ({ErrorCode}); following it to {TargetId}")]
-        public static partial void Redirected(ILogger logger, string salesforceId, string targetId, string errorCode);
-
-        [LoggerMessage(EventId = 206, Level = LogLevel.Warning, Message = "Transient failure pushing to {SalesforceId} ({ErrorCode}); the queue will retry")]
-        public static partial void Transient(ILogger logger, string salesforceId, string errorCode);
+        [LoggerMessage(EventId = 202, Level = LogLevel.Warning, Message = "Push to {SalesforceId} ended {Outcome} ({ErrorCode}); recorded on the link for the nightly sync")]
+        public static partial void NotWritten(ILogger logger, string salesforceId, string outcome, string errorCode);
 
         [LoggerMessage(EventId = 207, Level = LogLevel.Error, Message = "Push to {SalesforceId} exhausted its attempts ({ErrorCode}); marked failed for the nightly sync")]
         public static partial void GaveUp(ILogger logger, string salesforceId, string? errorCode);

@@ -1,3 +1,5 @@
+using UnsubscribeSync.Functions.Shared;
+
 namespace UnsubscribeSync.Functions.Salesforce;
 
 /// <summary>

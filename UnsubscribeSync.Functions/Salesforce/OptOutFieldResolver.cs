@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using UnsubscribeSync.Functions.Configuration;
+using UnsubscribeSync.Functions.Shared;
 
 namespace UnsubscribeSync.Functions.Salesforce;
 
@@ -50,7 +50,7 @@ public interface IOptOutFieldResolver
 /// <summary>Describe-based <see cref="IOptOutFieldResolver"/>.</summary>
 internal sealed class OptOutFieldResolver(
     ISalesforceClient client,
-    IOptions<SyncOptions> syncOptions,
+    IOptions<OptOutFieldOptions> fieldOptions,
     IOptions<SalesforceOptions> salesforceOptions,
     TimeProvider timeProvider,
     ILogger<OptOutFieldResolver> logger) : IOptOutFieldResolver, IDisposable
@@ -99,7 +99,7 @@ internal sealed class OptOutFieldResolver(
 
     private async Task<OptOutFieldResolution> ResolveUncachedAsync(CancellationToken cancellationToken)
     {
-        var sync = syncOptions.Value;
+        var sync = fieldOptions.Value;
         var contactTask = client.DescribeAsync("Contact", cancellationToken);
         var leadTask = client.DescribeAsync("Lead", cancellationToken);
         await Task.WhenAll(contactTask, leadTask).ConfigureAwait(false);
@@ -107,7 +107,7 @@ internal sealed class OptOutFieldResolver(
         var lead = await leadTask.ConfigureAwait(false);
 
         OptOutFieldStatus contactStatus, leadStatus;
-        if (sync.TargetField == OptOutTargetField.EmailOptOut)
+        if (sync.Target == OptOutTargetField.EmailOptOut)
         {
             contactStatus = CheckNamed(contact, SalesforceObjectType.Contact, EmailOptOutField, "Email Opt Out (HasOptedOutOfEmail)", configured: false);
             leadStatus = CheckNamed(lead, SalesforceObjectType.Lead, EmailOptOutField, "Email Opt Out (HasOptedOutOfEmail)", configured: false);
@@ -124,7 +124,7 @@ internal sealed class OptOutFieldResolver(
             leadStatus = Discover(lead, SalesforceObjectType.Lead);
         }
 
-        var resolution = new OptOutFieldResolution(sync.TargetField, contactStatus.FieldName ?? leadStatus.FieldName, contactStatus, leadStatus);
+        var resolution = new OptOutFieldResolution(sync.Target, contactStatus.FieldName ?? leadStatus.FieldName, contactStatus, leadStatus);
         if (resolution.IsUsable)
         {
             SalesforceLog.OptOutFieldResolved(logger, contactStatus.FieldName!, leadStatus.FieldName!);

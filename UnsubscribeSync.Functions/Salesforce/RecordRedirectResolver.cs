@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using UnsubscribeSync.Functions.Shared;
 
 namespace UnsubscribeSync.Functions.Salesforce;
 

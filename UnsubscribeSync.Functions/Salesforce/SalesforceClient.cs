@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Polly.CircuitBreaker;
 using Polly.Timeout;
+using UnsubscribeSync.Functions.Shared;
 
 namespace UnsubscribeSync.Functions.Salesforce;
 

@@ -1,13 +1,16 @@
 namespace UnsubscribeSync.Functions.Salesforce;
 
 /// <summary>
-/// Feeds every response's <c>Sforce-Limit-Info</c> header (retries and failures included) into
-/// <see cref="ISalesforceApiUsage"/>; it is the only usage signal Salesforce sends without a call of its own.
+/// Sits innermost on every Salesforce client, so it sees each request (retries and token requests included):
+/// it counts the request for <see cref="SalesforceCallMeter"/> and feeds the response's <c>Sforce-Limit-Info</c>
+/// header into <see cref="ISalesforceApiUsage"/>, the only usage signal Salesforce sends without a call of its own.
 /// </summary>
 internal sealed class SalesforceLimitInfoHandler(ISalesforceApiUsage usage) : DelegatingHandler
 {
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
+        // Counted when sent: a request that times out may still have been served and charged.
+        SalesforceCallMeter.Count();
         var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
         if (response.Headers.TryGetValues(SalesforceApiUsage.HeaderName, out var values))
         {

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using UnsubscribeSync.Functions.Shared;
 
 namespace UnsubscribeSync.Functions.Salesforce;
 

@@ -7,7 +7,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Timeout;
-using UnsubscribeSync.Functions.Configuration;
 
 namespace UnsubscribeSync.Functions.Salesforce;
 
@@ -20,8 +19,8 @@ public static class SalesforceServiceCollectionExtensions
     /// <summary>
     /// Adds <see cref="ISalesforceClient"/>, <see cref="ISalesforceApiUsage"/> and
     /// <see cref="IOptOutFieldResolver"/>, with <see cref="SalesforceOptions"/> bound from the
-    /// <c>Salesforce</c> section and validated when the host starts. <see cref="SyncOptions"/>
-    /// (read by the field resolver) is bound by the host's composition root, not here.
+    /// <c>Salesforce</c> section and validated when the host starts. <see cref="OptOutFieldOptions"/>
+    /// (read by the field resolver) are filled by the host's composition root.
     /// </summary>
     public static IServiceCollection AddSalesforce(this IServiceCollection services, IConfiguration configuration)
     {
@@ -34,6 +33,7 @@ public static class SalesforceServiceCollectionExtensions
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SalesforceOptions>, SalesforceOptionsValidator>());
 
+        services.AddOptions<OptOutFieldOptions>();
         services.TryAddSingleton<ISalesforceApiUsage, SalesforceApiUsage>();
         services.TryAddSingleton<ISalesforceTokenProvider, SalesforceTokenProvider>();
         services.TryAddSingleton<IOptOutFieldResolver, OptOutFieldResolver>();
@@ -44,7 +44,7 @@ public static class SalesforceServiceCollectionExtensions
         services.AddHttpClient(SalesforceTokenProvider.HttpClientName, (sp, http) =>
         {
             http.Timeout = sp.GetRequiredService<IOptions<SalesforceOptions>>().Value.TotalTimeout;
-        });
+        }).AddHttpMessageHandler<SalesforceLimitInfoHandler>();
 
         // Handler order, outermost first: resilience wraps sign-in, so a token endpoint outage is retried
         // like any other fault and each retry is signed with the current token; the usage handler sits

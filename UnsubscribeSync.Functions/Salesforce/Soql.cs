@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using UnsubscribeSync.Functions.Shared;
 
 namespace UnsubscribeSync.Functions.Salesforce;
 

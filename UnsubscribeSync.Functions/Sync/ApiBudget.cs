@@ -1,5 +1,8 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using UnsubscribeSync.Functions.Configuration;
+using UnsubscribeSync.Functions.Delivery;
+using UnsubscribeSync.Functions.Ledger;
 using UnsubscribeSync.Functions.Salesforce;
 
 namespace UnsubscribeSync.Functions.Sync;
@@ -8,7 +11,7 @@ namespace UnsubscribeSync.Functions.Sync;
 /// Whether the org's daily API allocation still has room for the sync, from the usage Salesforce reports
 /// on every response (<c>Sforce-Limit-Info</c>), so checking costs no call.
 /// </summary>
-public sealed class ApiBudget(ISalesforceApiUsage usage, IOptions<SyncOptions> options, TimeProvider timeProvider)
+public sealed partial class ApiBudget(ISalesforceApiUsage usage, IOptions<SyncOptions> options, TimeProvider timeProvider, ILogger<ApiBudget> logger)
 {
     // Usage is a rolling 24-hour figure; a reading this old says little about now.
     private static readonly TimeSpan MaxReadingAge = TimeSpan.FromHours(1);
@@ -27,10 +30,26 @@ public sealed class ApiBudget(ISalesforceApiUsage usage, IOptions<SyncOptions> o
 
     /// <summary>The latest reading's calls used, for the report; null before any response.</summary>
     public long? Used => usage.Latest?.Used;
+
+    internal void ReportReached(string runId) => Log.BudgetReached(logger, runId);
+
+    internal void ReportDailyLimit(string runId) => Log.DailyLimitReached(logger, runId);
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 520, Level = LogLevel.Warning, Message = "Sync run {RunId}: the Salesforce API budget is reached; remaining writes are deferred")]
+        public static partial void BudgetReached(ILogger logger, string runId);
+
+        [LoggerMessage(EventId = 521, Level = LogLevel.Warning, Message = "Sync run {RunId}: Salesforce's daily API limit is reached; remaining writes are deferred")]
+        public static partial void DailyLimitReached(ILogger logger, string runId);
+    }
 }
 
-/// <summary>One batch's execution state: its run, its figures and whether Salesforce work has stopped.</summary>
-public sealed class SyncBatchContext(SyncRunEntity run)
+/// <summary>
+/// One batch's execution state: its run, its figures, and its share of the API budget. It makes the budget
+/// decisions: the writer and the passes only ask <see cref="CanCallSalesforce"/>.
+/// </summary>
+public sealed class SyncBatchContext(SyncRunEntity run, ApiBudget budget) : IWriteBudget
 {
     private readonly Lock _gate = new();
 
@@ -40,8 +59,8 @@ public sealed class SyncBatchContext(SyncRunEntity run)
 
     public SyncCounters Counters { get; } = new();
 
-    /// <summary>The budget or the daily limit stopped Salesforce work (in this batch or an earlier one).</summary>
-    public bool BudgetStopped { get; set; } = run.BudgetStopped;
+    /// <summary>The budget or the daily limit stopped Salesforce work (in this batch or an earlier one of the run).</summary>
+    public bool BudgetStopped { get; private set; } = run.BudgetStopped;
 
     /// <summary>This inbound batch did not read all it should have; the watermark must stay.</summary>
     public bool InboundIncomplete { get; set; }
@@ -49,12 +68,51 @@ public sealed class SyncBatchContext(SyncRunEntity run)
     /// <summary>Follow-up work items.</summary>
     public List<SyncWorkItem> Children { get; } = [];
 
+    /// <summary>False (and the run marked stopped) once the usage is above the budget or the daily limit was hit.</summary>
+    public bool CanCallSalesforce()
+    {
+        lock (_gate)
+        {
+            if (!BudgetStopped && budget.IsExhausted)
+            {
+                BudgetStopped = true;
+                budget.ReportReached(RunId);
+            }
+
+            return !BudgetStopped;
+        }
+    }
+
+    public void StopForDailyLimit()
+    {
+        lock (_gate)
+        {
+            if (!BudgetStopped)
+            {
+                BudgetStopped = true;
+                budget.ReportDailyLimit(RunId);
+            }
+        }
+    }
+
     /// <summary>Changes the figures; safe from parallel record handlers.</summary>
     public void Count(Action<SyncCounters> change)
     {
         lock (_gate)
         {
             change(Counters);
+        }
+    }
+
+    /// <summary>Counts what the writer recorded.</summary>
+    public void Count(IEnumerable<WriteResult> results)
+    {
+        lock (_gate)
+        {
+            foreach (var result in results)
+            {
+                Counters.Count(result);
+            }
         }
     }
 }

@@ -47,7 +47,7 @@ public static class InboundRules
 
             if (state.ConsentState == ConsentState.Unsubscribed)
             {
-                return link is { LinkStatus: LinkStatus.Synced, DesiredOptOut: true } ? (InboundAction.None, false) : (InboundAction.Confirm, false);
+                return link is { Status: LinkStatus.Synced, DesiredOptOut: true } ? (InboundAction.None, false) : (InboundAction.Confirm, false);
             }
 
             // Same rule as every event: the later change wins, and a tie goes to the opt-out.
@@ -61,7 +61,7 @@ public static class InboundRules
 
         if (state.ConsentState == ConsentState.Subscribed)
         {
-            return link is not null && link.LinkStatus != LinkStatus.Synced && !link.DesiredOptOut ? (InboundAction.Confirm, false) : (InboundAction.None, false);
+            return link is not null && link.Status != LinkStatus.Synced && !link.DesiredOptOut ? (InboundAction.Confirm, false) : (InboundAction.None, false);
         }
 
         // Unsubscribed here, not in Salesforce. A record we never linked is fanned out to only when lookups by email are on.
@@ -70,13 +70,13 @@ public static class InboundRules
             return (InboundAction.None, false);
         }
 
-        if (link is { LinkStatus: LinkStatus.Dead })
+        if (link is { Status: LinkStatus.Dead })
         {
             return (InboundAction.None, false);
         }
 
         // Only a record that held our confirmed opt-out can have been un-checked; any other record simply lacks it.
-        var drift = link is { LinkStatus: LinkStatus.Synced, DesiredOptOut: true };
+        var drift = link is { Status: LinkStatus.Synced, DesiredOptOut: true };
         if (drift && options.SalesforceUncheck == SalesforceUncheckPolicy.Resubscribe && systemModstamp > state.DecidedAt)
         {
             return (InboundAction.ImportResubscribe, false);

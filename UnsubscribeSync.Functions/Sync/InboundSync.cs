@@ -1,11 +1,11 @@
 using System.Collections.Concurrent;
-using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using UnsubscribeSync.Functions.Configuration;
-using UnsubscribeSync.Functions.Intake;
+using UnsubscribeSync.Functions.Delivery;
 using UnsubscribeSync.Functions.Ledger;
 using UnsubscribeSync.Functions.Salesforce;
+using UnsubscribeSync.Functions.Shared;
 
 namespace UnsubscribeSync.Functions.Sync;
 
@@ -17,22 +17,22 @@ public sealed partial class InboundSync(
     ISalesforceClient salesforce,
     IOptOutFieldResolver fields,
     ILedgerStore ledger,
-    ILedgerSyncStore ledgerSync,
+    ILinkOutcomeRecorder recorder,
     IAuditLog audit,
     SalesforceWriter writer,
     IOptions<SyncOptions> syncOptions,
     IOptions<NightlySyncOptions> nightlyOptions,
-    IOptions<SalesforceOptions> salesforceOptions,
     TimeProvider timeProvider,
     ILogger<InboundSync> logger)
 {
     private const int Parallelism = 8;
+    private const string Channel = "nightly-sync";
 
     /// <summary>Reads one page and brings it into the ledger; in an incremental run, drift found on the page is written back at once.</summary>
     public async Task RunAsync(SyncWorkItem item, SyncBatchContext context, CancellationToken cancellationToken)
     {
         var objectType = Enum.Parse<SalesforceObjectType>(item.ObjectType!);
-        if (writer.StopIfOverBudget(context))
+        if (!context.CanCallSalesforce())
         {
             context.InboundIncomplete = true;
             return;
@@ -49,28 +49,24 @@ public sealed partial class InboundSync(
 
         var pageSize = nightlyOptions.Value.InboundPageSize;
         var soql = BuildQuery(objectType, field.FieldName, context.Run.Since, item.AfterId, pageSize);
-        var rows = new List<JsonElement>();
+        var rows = new List<SObjectRow>();
         try
         {
-            await foreach (var row in salesforce.QueryAsync<JsonElement>(soql, cancellationToken))
+            await foreach (var row in salesforce.QueryAsync<SObjectRow>(soql, cancellationToken))
             {
                 rows.Add(row);
             }
         }
         catch (SalesforceApiException ex) when (ex.Kind == SalesforceErrorKind.LimitExceeded)
         {
-            context.Count(c => c.ApiCalls++);
-            context.BudgetStopped = true;
+            context.StopForDailyLimit();
             context.InboundIncomplete = true;
             return;
         }
 
-        var batchSize = salesforceOptions.Value.QueryBatchSize ?? 2000;
-        context.Count(c => c.ApiCalls += Math.Max(1, (rows.Count + batchSize - 1) / batchSize));
-
         var writes = new ConcurrentBag<RecordLinkEntity>();
         // Records sharing an address are handled one after another, so duplicates never race for the same ledger partition.
-        var byAddress = rows.GroupBy(r => SalesforceWriter.ReadString(r, "Email")?.Trim().ToLowerInvariant() ?? string.Empty);
+        var byAddress = rows.GroupBy(r => r.GetString("Email")?.Trim().ToLowerInvariant() ?? string.Empty);
         await Parallel.ForEachAsync(
             byAddress,
             new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken },
@@ -90,12 +86,12 @@ public sealed partial class InboundSync(
         // An incremental run's changes are few and Salesforce's value was just read: write them now.
         if (!context.Run.IsFull)
         {
-            await writer.WriteAsync([.. writes], readFirst: false, context, cancellationToken);
+            context.Count(await writer.WriteAsync([.. writes], new WriteOptions(Channel), context, cancellationToken));
         }
 
         if (rows.Count >= pageSize)
         {
-            context.Children.Add(new SyncWorkItem { Kind = SyncWorkKind.Inbound, ObjectType = item.ObjectType, AfterId = SalesforceWriter.ReadString(rows[^1], "Id") });
+            context.Children.Add(new SyncWorkItem { Kind = SyncWorkKind.Inbound, ObjectType = item.ObjectType, AfterId = rows[^1].GetString("Id") });
         }
     }
 
@@ -123,27 +119,27 @@ public sealed partial class InboundSync(
         return $"SELECT Id, Email, {field}, SystemModstamp FROM {objectType}{where} ORDER BY Id LIMIT {pageSize}";
     }
 
-    private async Task<RecordLinkEntity?> HandleAsync(JsonElement row, string field, SyncBatchContext context, CancellationToken cancellationToken)
+    /// <summary>Brings one record into the ledger; returns its link when a write to Salesforce is owed now.</summary>
+    private async Task<RecordLinkEntity?> HandleAsync(SObjectRow row, string field, SyncBatchContext context, CancellationToken cancellationToken)
     {
-        if (!SalesforceId.TryParse(SalesforceWriter.ReadString(row, "Id"), out var id, out _))
+        if (row.Id is not { } id)
         {
             return null;
         }
 
         context.Count(c => c.RecordsRead++);
-        var modstamp = row.GetProperty("SystemModstamp").Deserialize<DateTimeOffset>(SalesforceJson.Options);
+        var modstamp = row.GetDateTime("SystemModstamp") ?? throw new FormatException($"Salesforce returned {id.Value} without a SystemModstamp.");
         context.Count(c => c.SeeModstamp(modstamp));
-        if (!EmailAddress.TryCreate(SalesforceWriter.ReadString(row, "Email"), out var address, out _))
+        if (!EmailAddress.TryCreate(row.GetString("Email"), out var address, out _))
         {
             context.Count(c => c.NoEmail++);
             return null;
         }
 
-        var optedOut = SalesforceWriter.ReadBool(row, field);
+        var optedOut = row.GetBool(field);
         var record = await ledger.GetAsync(address.Key, cancellationToken);
         var link = record?.Links.FirstOrDefault(l => l.SalesforceId == id.Value);
-        var options = syncOptions.Value;
-        var (action, drift) = InboundRules.Decide(record?.State, link, optedOut, modstamp, options);
+        var (action, drift) = InboundRules.Decide(record?.State, link, optedOut, modstamp, syncOptions.Value);
         switch (action)
         {
             case InboundAction.ImportOptOut:
@@ -155,57 +151,31 @@ public sealed partial class InboundSync(
                 return null;
 
             case InboundAction.Confirm when link is not null:
-                await writer.ConfirmAsync(link, cancellationToken);
+                await recorder.RecordAsync(link, LinkOutcome.Observed(optedOut), Channel, cancellationToken);
                 context.Count(c => c.AlreadyCorrect++);
                 return null;
 
-            case InboundAction.Confirm:
-                await NewLinkAsync(record!.State, id, optedOut, LinkStatus.Synced, context, cancellationToken);
-                return null;
+            case InboundAction.WriteOptOut when drift:
+                context.Count(c => c.Drift++);
+                Log.Drift(logger, context.RunId, address.LogId, id.Value);
+                await AuditDriftAsync(address, id, modstamp, cancellationToken);
+                break;
 
-            case InboundAction.KeepResubscribe:
-                // The explicit resubscribe is newer than the Salesforce opt-out: the ledger stands; clearing the field is up to PushResubscribes.
-                var status = options.PushResubscribes ? LinkStatus.Pending : LinkStatus.NotRequired;
-                if (link is null)
-                {
-                    await NewLinkAsync(record!.State, id, false, status, context, cancellationToken);
-                }
-                else
-                {
-                    await writer.SaveAsync(link, l =>
-                    {
-                        l.DesiredOptOut = false;
-                        l.Status = status.ToString();
-                        l.RequestedByEventId = record!.State.StateEventId;
-                    }, cancellationToken);
-                }
-
-                context.Count(c => c.NotRequired += status == LinkStatus.NotRequired ? 1 : 0);
-                return null;
-
-            case InboundAction.WriteOptOut:
-                if (drift)
-                {
-                    context.Count(c => c.Drift++);
-                    Log.Drift(logger, context.RunId, address.LogId, id.Value);
-                    await AuditDriftAsync(address, id, modstamp, cancellationToken);
-                }
-
-                if (link is null)
-                {
-                    return await NewLinkAsync(record!.State, id, true, LinkStatus.Pending, context, cancellationToken);
-                }
-
-                await writer.SaveAsync(link, l =>
-                {
-                    l.Status = nameof(LinkStatus.Pending);
-                    l.RequestedByEventId = record!.State.StateEventId;
-                }, cancellationToken);
-                return link;
-
-            default:
+            case InboundAction.None:
                 return null;
         }
+
+        // What the record holds is now known: the link is confirmed, or owes the address's value.
+        // A record the ledger did not know is linked with that same knowledge (Confirm, KeepResubscribe, WriteOptOut).
+        if (link is null)
+        {
+            var linked = await ledger.LinkAsync(address.Key, id, "sync", optedOut, cancellationToken);
+            context.Count(c => c.Linked += linked is { Created: true } ? 1 : 0);
+            return linked is { Link.IsOwed: true } ? linked.Link : null;
+        }
+
+        var recorded = await recorder.RecordAsync(link, LinkOutcome.Observed(optedOut), Channel, cancellationToken);
+        return recorded.Link is { IsOwed: true } owed ? owed : null;
     }
 
     private async Task ImportAsync(ConsentEventType type, EmailAddress address, SalesforceId id, DateTimeOffset modstamp, bool newLink, SyncBatchContext context, CancellationToken cancellationToken)
@@ -213,7 +183,8 @@ public sealed partial class InboundSync(
         var now = timeProvider.GetUtcNow();
 
         // Keyed by record and change time: re-reading the same change (overlap, retries, a re-run) applies nothing twice.
-        var e = new UnsubscribeEvent(
+        // Read from the record itself, so the ledger confirms that record's link instead of queueing a write to it.
+        var e = new ConsentEvent(
             $"sf:{id.Value}:{modstamp.UtcTicks}",
             type,
             address,
@@ -221,18 +192,19 @@ public sealed partial class InboundSync(
             modstamp,
             now,
             "salesforce",
-            type == ConsentEventType.Unsubscribe ? "Opted out in Salesforce" : "Opt-out cleared in Salesforce");
+            type == ConsentEventType.Unsubscribe ? "Opted out in Salesforce" : "Opt-out cleared in Salesforce",
+            ReadFromRecord: true);
         var applied = await ledger.ApplyAsync(e, cancellationToken);
         await audit.AppendAsync(
             new AuditEntity
             {
                 PartitionKey = address.Key,
-                RowKey = AuditLog.EventRowKey(modstamp, IntakeRecords.KeyOf(e.Id)),
+                RowKey = AuditLog.EventRowKey(modstamp, e.Id),
                 Kind = "event",
                 EventId = e.Id,
                 Type = e.TypeName,
                 Source = e.Source,
-                Channel = "nightly-sync",
+                Channel = Channel,
                 OccurredAt = modstamp,
                 ReceivedAt = now,
                 RecordedAt = now,
@@ -243,55 +215,23 @@ public sealed partial class InboundSync(
             },
             cancellationToken);
 
-        if (applied.Decision == ConsentDecision.Applied)
+        context.Count(c =>
         {
-            context.Count(c =>
+            c.Linked += newLink ? 1 : 0;
+            if (applied.Decision != ConsentDecision.Applied)
             {
-                if (type == ConsentEventType.Unsubscribe)
-                {
-                    c.OptOutsImported++;
-                }
-                else
-                {
-                    c.ResubscribesImported++;
-                }
-            });
-        }
-
-        // The record itself already holds the value it told us; its link is confirmed, not queued.
-        var link = await ledgerSync.GetLinkAsync(address.Key, id.Value, cancellationToken);
-        if (link is not null && link.DesiredOptOut == (type == ConsentEventType.Unsubscribe))
-        {
-            await writer.SaveAsync(link, l =>
-            {
-                l.Status = nameof(LinkStatus.Synced);
-                l.SyncedAt = now;
-                l.SyncedEventId = l.RequestedByEventId;
-                l.LinkedFrom = newLink ? "sync" : l.LinkedFrom;
-            }, cancellationToken);
-            if (newLink)
-            {
-                context.Count(c => c.Linked++);
+                return;
             }
-        }
-    }
 
-    private async Task<RecordLinkEntity?> NewLinkAsync(ConsentStateEntity state, SalesforceId id, bool desired, LinkStatus status, SyncBatchContext context, CancellationToken cancellationToken)
-    {
-        var now = timeProvider.GetUtcNow();
-        var link = RecordLinkEntity.Create(state.PartitionKey, id, desired, status, "sync", state.StateEventId, now);
-        try
-        {
-            await ledgerSync.LinkAsync(state, link, cancellationToken);
-        }
-        catch (Azure.Data.Tables.TableTransactionFailedException ex) when (ex.Status == 412)
-        {
-            // An event for the address arrived meanwhile; the next run links the record from the new state.
-            return null;
-        }
-
-        context.Count(c => c.Linked++);
-        return link;
+            if (type == ConsentEventType.Unsubscribe)
+            {
+                c.OptOutsImported++;
+            }
+            else
+            {
+                c.ResubscribesImported++;
+            }
+        });
     }
 
     private Task AuditDriftAsync(EmailAddress address, SalesforceId id, DateTimeOffset modstamp, CancellationToken cancellationToken)
@@ -301,7 +241,7 @@ public sealed partial class InboundSync(
             new AuditEntity
             {
                 PartitionKey = address.Key,
-                RowKey = AuditLog.EventRowKey(modstamp, IntakeRecords.KeyOf($"drift:{id.Value}:{modstamp.UtcTicks}")),
+                RowKey = AuditLog.EventRowKey(modstamp, $"drift:{id.Value}:{modstamp.UtcTicks}"),
                 Kind = "drift",
                 Source = "salesforce",
                 Channel = "nightly-sync",

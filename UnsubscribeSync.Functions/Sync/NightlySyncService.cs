@@ -39,7 +39,6 @@ public sealed partial class NightlySyncService(
     SyncRunStore store,
     ISyncBatchQueue queue,
     SyncRunCloser closer,
-    StorageBootstrap bootstrap,
     IIntakeRecords intakeRecords,
     IIntakeService intake,
     IOptions<SyncOptions> syncOptions,
@@ -56,7 +55,6 @@ public sealed partial class NightlySyncService(
         }
 
         Log.Tick(logger, isPastDue);
-        await bootstrap.EnsureCreatedAsync(cancellationToken);
         var options = nightlyOptions.Value;
         var now = timeProvider.GetUtcNow();
 

@@ -1,8 +1,9 @@
-using System.Text.Json;
 using Microsoft.Extensions.Options;
 using UnsubscribeSync.Functions.Configuration;
+using UnsubscribeSync.Functions.Delivery;
 using UnsubscribeSync.Functions.Ledger;
 using UnsubscribeSync.Functions.Salesforce;
+using UnsubscribeSync.Functions.Shared;
 
 namespace UnsubscribeSync.Functions.Sync;
 
@@ -11,14 +12,15 @@ namespace UnsubscribeSync.Functions.Sync;
 /// confirmed, which hands out Write items of 200 links, and Resolve items for addresses without an Id.
 /// </summary>
 public sealed class OutboundSync(
-    ILedgerSyncStore ledgerSync,
+    ILedgerStore ledger,
     ISalesforceClient salesforce,
     IOptOutFieldResolver fields,
     SalesforceWriter writer,
     IOptions<SyncOptions> syncOptions,
-    IOptions<NightlySyncOptions> nightlyOptions,
-    TimeProvider timeProvider)
+    IOptions<NightlySyncOptions> nightlyOptions)
 {
+    private const string Channel = "nightly-sync";
+
     // Leaves room under Salesforce's 16,384-byte URL limit for the rest of the query once the IN list is URL-encoded.
     internal const int MaxEncodedInListBytes = 12_000;
 
@@ -29,12 +31,12 @@ public sealed class OutboundSync(
         var carryLinks = new List<LinkRef>(item.Links ?? []);
         var carryKeys = new List<string>(item.Keys ?? []);
         var scanRows = nightlyOptions.Value.OutboxScanRows;
-        var slice = await ledgerSync.ScanOutboxAsync(item.Continuation, Math.Min(scanRows, 1000), Math.Max(1, scanRows / 1000), cancellationToken);
+        var slice = await ledger.ScanOutboxAsync(item.Continuation, Math.Min(scanRows, 1000), Math.Max(1, scanRows / 1000), cancellationToken);
 
         foreach (var link in slice.Links)
         {
             // A failure recorded since the run began was this run's (inbound) or the push worker's attempt: not twice in one night.
-            if (link.LinkStatus != LinkStatus.Pending && link.UpdatedAt >= context.Run.StartedAt)
+            if (link.Status != LinkStatus.Pending && link.UpdatedAt >= context.Run.StartedAt)
             {
                 continue;
             }
@@ -84,34 +86,18 @@ public sealed class OutboundSync(
     /// <summary>Writes up to 200 links. An incremental run reads their values first; a full run's inbound pass has already seen them.</summary>
     public async Task WriteAsync(SyncWorkItem item, SyncBatchContext context, CancellationToken cancellationToken)
     {
-        var pushResubscribes = syncOptions.Value.PushResubscribes;
         var links = new List<RecordLinkEntity>();
         foreach (var reference in item.Links ?? [])
         {
-            var link = await ledgerSync.GetLinkAsync(reference.EmailKey, reference.SalesforceId, cancellationToken);
-            if (link is null || link.LinkStatus is LinkStatus.Synced or LinkStatus.Dead or LinkStatus.NotRequired)
+            if (await ledger.GetLinkAsync(reference.EmailKey, reference.SalesforceId, cancellationToken) is { IsOwed: true } link)
             {
-                continue;
+                links.Add(link);
             }
-
-            if (!link.DesiredOptOut && !pushResubscribes)
-            {
-                await writer.SaveAsync(link, l =>
-                {
-                    l.Status = nameof(LinkStatus.NotRequired);
-                    l.LastErrorCode = null;
-                    l.LastErrorMessage = "Resubscribes are not written to Salesforce (Sync:PushResubscribes=false).";
-                }, cancellationToken);
-                context.Count(c => c.NotRequired++);
-                continue;
-            }
-
-            links.Add(link);
         }
 
         // In a full run the inbound pass read every record, and any that needed the opt-out was written then;
         // what is left was not seen (no email, deleted), so reading it again would only add calls.
-        await writer.WriteAsync(links, readFirst: !context.Run.IsFull, context, cancellationToken);
+        context.Count(await writer.WriteAsync(links, new WriteOptions(Channel, ReadFirst: !context.Run.IsFull), context, cancellationToken));
     }
 
     /// <summary>Finds Leads and Contacts by email for addresses without a Salesforce Id, links every match and writes the opt-out to those lacking it.</summary>
@@ -120,7 +106,7 @@ public sealed class OutboundSync(
         var states = new Dictionary<string, ConsentStateEntity>(StringComparer.Ordinal);
         foreach (var key in item.Keys ?? [])
         {
-            if (await ledgerSync.GetStateAsync(key, cancellationToken) is { AwaitingSalesforceId: true, ConsentState: ConsentState.Unsubscribed } state)
+            if (await ledger.GetStateAsync(key, cancellationToken) is { AwaitingSalesforceId: true, ConsentState: ConsentState.Unsubscribed } state)
             {
                 states[state.Email] = state;
             }
@@ -131,7 +117,7 @@ public sealed class OutboundSync(
             return;
         }
 
-        if (writer.StopIfOverBudget(context))
+        if (!context.CanCallSalesforce())
         {
             context.Count(c => c.AwaitingId += states.Count);
             return;
@@ -152,50 +138,52 @@ public sealed class OutboundSync(
             {
                 var soql = $"SELECT Id, Email, {field} FROM {objectType} WHERE Email IN {Soql.InList(chunk)}"
                     + (objectType == SalesforceObjectType.Lead ? " AND IsConverted = false" : string.Empty);
-                var rows = new List<JsonElement>();
+                var rows = new List<SObjectRow>();
                 try
                 {
-                    await foreach (var row in salesforce.QueryAsync<JsonElement>(soql, cancellationToken))
+                    await foreach (var row in salesforce.QueryAsync<SObjectRow>(soql, cancellationToken))
                     {
                         rows.Add(row);
                     }
-
-                    context.Count(c => c.ApiCalls++);
                 }
                 catch (SalesforceApiException ex) when (ex.Kind == SalesforceErrorKind.LimitExceeded)
                 {
-                    context.Count(c => c.ApiCalls++);
-                    context.BudgetStopped = true;
+                    context.StopForDailyLimit();
                     break;
                 }
 
                 foreach (var row in rows)
                 {
-                    if (!EmailAddress.TryCreate(SalesforceWriter.ReadString(row, "Email"), out var address, out _)
+                    if (!EmailAddress.TryCreate(row.GetString("Email"), out var address, out _)
                         || !states.TryGetValue(address.Value, out var state)
-                        || !SalesforceId.TryParse(SalesforceWriter.ReadString(row, "Id"), out var id, out _))
+                        || row.Id is not { } id)
                     {
                         continue;
                     }
 
                     found.Add(address.Value);
-                    var holds = SalesforceWriter.ReadBool(row, field);
-                    var link = await LinkFoundAsync(state, id, holds, cancellationToken);
-                    context.Count(c => c.Linked++);
-                    if (holds)
+                    var holds = row.GetBool(field);
+                    var linked = await ledger.LinkAsync(state.PartitionKey, id, "lookup", holds, cancellationToken);
+                    if (linked is null)
                     {
-                        context.Count(c => c.AlreadyCorrect++);
+                        continue;
                     }
-                    else
+
+                    context.Count(c =>
                     {
-                        toWrite.Add(link);
+                        c.Linked += linked.Created ? 1 : 0;
+                        c.AlreadyCorrect += linked.Link.Status == LinkStatus.Synced ? 1 : 0;
+                    });
+                    if (linked.Link.IsOwed)
+                    {
+                        toWrite.Add(linked.Link);
                     }
                 }
             }
         }
 
         context.Count(c => c.AwaitingId += states.Count - found.Count);
-        await writer.WriteAsync(toWrite, readFirst: false, context, cancellationToken);
+        context.Count(await writer.WriteAsync(toWrite, new WriteOptions(Channel), context, cancellationToken));
     }
 
     /// <summary>Splits addresses into IN lists that stay under the URL limit once quoted, escaped and URL-encoded.</summary>
@@ -222,15 +210,5 @@ public sealed class OutboundSync(
         {
             yield return chunk;
         }
-    }
-
-    private async Task<RecordLinkEntity> LinkFoundAsync(ConsentStateEntity state, SalesforceId id, bool holds, CancellationToken cancellationToken)
-    {
-        var now = timeProvider.GetUtcNow();
-        var link = RecordLinkEntity.Create(state.PartitionKey, id, desiredOptOut: true, holds ? LinkStatus.Synced : LinkStatus.Pending, "lookup", state.StateEventId, now);
-
-        // The state row's ETag moves with every link added, so several matches for one address link in turn.
-        await ledgerSync.LinkAsync(state, link, cancellationToken);
-        return link;
     }
 }

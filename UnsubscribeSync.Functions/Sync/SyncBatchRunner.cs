@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using UnsubscribeSync.Functions.Salesforce;
 
 namespace UnsubscribeSync.Functions.Sync;
 
@@ -7,10 +8,10 @@ namespace UnsubscribeSync.Functions.Sync;
 public interface ISyncBatchRunner
 {
     /// <summary>Executes the batch (once: a batch already recorded is skipped) and records its result under the run.</summary>
-    /// <param name="message">The batch.</param>
+    /// <param name="messageText">The queue message (a <see cref="SyncBatchMessage"/>).</param>
     /// <param name="dequeueCount">The queue's delivery count; on the last attempt a failing batch is recorded as abandoned so the run can finish.</param>
     /// <param name="cancellationToken">Cancels the work.</param>
-    Task RunAsync(SyncBatchMessage message, long dequeueCount, CancellationToken cancellationToken);
+    Task RunAsync(string messageText, long dequeueCount, CancellationToken cancellationToken);
 }
 
 /// <inheritdoc />
@@ -20,11 +21,24 @@ public sealed partial class SyncBatchRunner(
     InboundSync inbound,
     OutboundSync outbound,
     SyncRunCloser closer,
+    ApiBudget budget,
     IOptions<NightlySyncOptions> options,
     ILogger<SyncBatchRunner> logger) : ISyncBatchRunner
 {
-    public async Task RunAsync(SyncBatchMessage message, long dequeueCount, CancellationToken cancellationToken)
+    public async Task RunAsync(string messageText, long dequeueCount, CancellationToken cancellationToken)
     {
+        SyncBatchMessage message;
+        try
+        {
+            message = SyncBatchMessage.FromJson(messageText);
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or FormatException)
+        {
+            // Retrying cannot fix a message we cannot read; a run whose batch it was is resumed from its batch rows.
+            Log.Unreadable(logger, ex);
+            return;
+        }
+
         var batch = await store.GetBatchAsync(message.RunId, message.BatchId, cancellationToken);
         var run = await store.GetRunAsync(message.RunId, cancellationToken);
         if (batch is null || run is null || batch.Done || run.SyncPhase == SyncPhase.Completed)
@@ -34,7 +48,8 @@ public sealed partial class SyncBatchRunner(
         }
 
         var item = SyncWorkItem.FromJson(batch.ItemJson);
-        var context = new SyncBatchContext(run);
+        var context = new SyncBatchContext(run, budget);
+        using var calls = SalesforceCallMeter.Start();
         try
         {
             await ExecuteAsync(item, context, cancellationToken);
@@ -47,6 +62,9 @@ public sealed partial class SyncBatchRunner(
             context.InboundIncomplete |= item.Kind == SyncWorkKind.Inbound;
             context.Children.Clear();
         }
+
+        // Every request this batch made to Salesforce, retries, describes and token requests included.
+        context.Counters.ApiCalls = calls.Calls;
 
         var completion = await store.CompleteBatchAsync(
             message.RunId,
@@ -80,6 +98,9 @@ public sealed partial class SyncBatchRunner(
 
     private static partial class Log
     {
+        [LoggerMessage(EventId = 541, Level = LogLevel.Error, Message = "A sync batch message could not be read and was dropped; its run resumes from the batch rows")]
+        public static partial void Unreadable(ILogger logger, Exception exception);
+
         [LoggerMessage(EventId = 540, Level = LogLevel.Error, Message = "Sync run {RunId}: batch {BatchId} ({Kind}) failed on attempt {Attempt} and is given up")]
         public static partial void BatchAbandoned(ILogger logger, Exception exception, string runId, string batchId, string kind, long attempt);
     }

@@ -1,4 +1,6 @@
 using System.Text.Json;
+using UnsubscribeSync.Functions.Delivery;
+using UnsubscribeSync.Functions.Ledger;
 
 namespace UnsubscribeSync.Functions.Sync;
 
@@ -55,7 +57,7 @@ public sealed class SyncCounters
     /// <summary>Webhook intakes that had stopped half-way and were finished by the run.</summary>
     public int IntakesCompleted { get; set; }
 
-    /// <summary>Salesforce API calls this run made (queries count one per page).</summary>
+    /// <summary>Requests this run made to Salesforce, as the client's handler counted them: every query page, write, describe, token request and retry.</summary>
     public int ApiCalls { get; set; }
 
     /// <summary>Batches that failed on every attempt and were given up.</summary>
@@ -70,6 +72,37 @@ public sealed class SyncCounters
     {
         var key = string.IsNullOrEmpty(code) ? "UNKNOWN_ERROR" : code;
         FailedByCode[key] = FailedByCode.GetValueOrDefault(key) + count;
+    }
+
+    /// <summary>Counts one outcome the writer recorded.</summary>
+    public void Count(WriteResult result)
+    {
+        Linked += result.NewlyLinked ? 1 : 0;
+        switch (result.Outcome.Kind)
+        {
+            case LinkOutcomeKind.Synced:
+                Written++;
+                break;
+            case LinkOutcomeKind.Observed:
+                AlreadyCorrect++;
+                break;
+            case LinkOutcomeKind.Failed:
+            case LinkOutcomeKind.Transient:
+                AddFailure(result.Outcome.Code);
+                break;
+            case LinkOutcomeKind.Deferred:
+                Deferred++;
+                break;
+            case LinkOutcomeKind.Blocked:
+                Blocked++;
+                break;
+            case LinkOutcomeKind.Redirected:
+                Redirected++;
+                break;
+            case LinkOutcomeKind.NotRequired:
+                NotRequired++;
+                break;
+        }
     }
 
     public void SeeModstamp(DateTimeOffset value)

@@ -2,8 +2,6 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using UnsubscribeSync.Functions.Configuration;
-using UnsubscribeSync.Functions.Ledger;
-using UnsubscribeSync.Functions.Salesforce;
 
 namespace UnsubscribeSync.Functions.Sync;
 
@@ -11,7 +9,7 @@ namespace UnsubscribeSync.Functions.Sync;
 public static class SyncServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds the nightly sync. Expects the storage, ledger, intake and Salesforce registrations of the
+    /// Adds the nightly sync. Expects the storage, ledger, intake, Salesforce and writer registrations of the
     /// composition root; binds <see cref="NightlySyncOptions"/> from the <c>Sync</c> section.
     /// </summary>
     public static IServiceCollection AddNightlySync(this IServiceCollection services, IConfiguration configuration)
@@ -22,13 +20,9 @@ public static class SyncServiceCollectionExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
 
-        services.TryAddSingleton<ILedgerSyncStore>(sp => sp.GetRequiredService<ILedgerStore>() as ILedgerSyncStore
-            ?? throw new InvalidOperationException("The registered ILedgerStore does not support the nightly sync's operations."));
-        services.TryAddSingleton<IRecordRedirectResolver, RecordRedirectResolver>();
         services.TryAddSingleton<SyncRunStore>();
         services.TryAddSingleton<ISyncBatchQueue, SyncBatchQueue>();
         services.TryAddSingleton<ApiBudget>();
-        services.TryAddSingleton<SalesforceWriter>();
         services.TryAddSingleton<InboundSync>();
         services.TryAddSingleton<OutboundSync>();
         services.TryAddSingleton<SyncRunCloser>();

@@ -40,7 +40,7 @@ public sealed class TestStorage : IAsyncDisposable
         };
         Clients = StorageClients.FromConnectionString(ConnectionString);
         Options = Microsoft.Extensions.Options.Options.Create(Names);
-        Bootstrap = new StorageBootstrap(Clients, Options);
+        Bootstrap = new StorageBootstrap(Clients, Options, NullLogger<StorageBootstrap>.Instance);
     }
 
     public string ConnectionString { get; }
@@ -51,6 +51,7 @@ public sealed class TestStorage : IAsyncDisposable
 
     public StorageClients Clients { get; }
 
+    /// <summary>The app's start-up step that creates the tables and queues; tests run it where the host would.</summary>
     public StorageBootstrap Bootstrap { get; }
 
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 28, 12, 0, 0, TimeSpan.Zero));
@@ -67,7 +68,7 @@ public sealed class TestStorage : IAsyncDisposable
 
     /// <summary>An intake service over this storage; parts can be swapped to inject faults.</summary>
     public IntakeService CreateIntake(ILedgerStore? ledger = null, IPushQueue? pushQueue = null, IAuditLog? audit = null) =>
-        new(Bootstrap, IntakeRecords, ledger ?? Ledger, audit ?? Audit, pushQueue ?? PushQueue, Time, NullLogger<IntakeService>.Instance);
+        new(IntakeRecords, ledger ?? Ledger, audit ?? Audit, pushQueue ?? PushQueue, Time, NullLogger<IntakeService>.Instance);
 
     /// <summary>Every message on the push queue, decoded, without removing them.</summary>
     public async Task<IReadOnlyList<PushMessage>> PeekPushMessagesAsync(CancellationToken cancellationToken)

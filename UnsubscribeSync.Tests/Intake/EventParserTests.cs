@@ -1,6 +1,8 @@
 using System.Text;
 using Microsoft.Extensions.Time.Testing;
 using UnsubscribeSync.Functions.Intake;
+using UnsubscribeSync.Functions.Ledger;
+using UnsubscribeSync.Functions.Shared;
 
 namespace UnsubscribeSync.Tests.Intake;
 

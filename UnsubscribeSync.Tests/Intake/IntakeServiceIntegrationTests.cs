@@ -5,6 +5,7 @@ using UnsubscribeSync.Functions.Intake;
 using UnsubscribeSync.Functions.Ledger;
 using UnsubscribeSync.Functions.Push;
 using UnsubscribeSync.Functions.Salesforce;
+using UnsubscribeSync.Functions.Shared;
 using UnsubscribeSync.Functions.Storage;
 using UnsubscribeSync.Tests.Infrastructure;
 
@@ -17,14 +18,14 @@ public sealed class IntakeServiceIntegrationTests : IAsyncLifetime
     private readonly TestStorage _storage = new();
     private CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+    public ValueTask InitializeAsync() => new(_storage.Bootstrap.EnsureCreatedAsync(Ct));
 
     public ValueTask DisposeAsync() => _storage.DisposeAsync();
 
-    private UnsubscribeEvent Event(string id, string email, string? salesforceId = null, ConsentEventType type = ConsentEventType.Unsubscribe, DateTimeOffset? occurredAt = null)
+    private ConsentEvent Event(string id, string email, string? salesforceId = null, ConsentEventType type = ConsentEventType.Unsubscribe, DateTimeOffset? occurredAt = null)
     {
         EmailAddress.TryCreate(email, out var address, out _);
-        return new UnsubscribeEvent(id, type, address!, salesforceId is null ? null : SalesforceId.Parse(salesforceId),
+        return new ConsentEvent(id, type, address!, salesforceId is null ? null : SalesforceId.Parse(salesforceId),
             occurredAt ?? T, _storage.Time.GetUtcNow(), "link", "test");
     }
 
@@ -48,7 +49,7 @@ public sealed class IntakeServiceIntegrationTests : IAsyncLifetime
         Assert.False(record.State.AwaitingSalesforceId);
         var link = Assert.Single(record.Links);
         Assert.Equal("0035g00000ABCdeAAH", link.SalesforceId);
-        Assert.Equal(LinkStatus.Pending, link.LinkStatus);
+        Assert.Equal(LinkStatus.Pending, link.Status);
         Assert.True(link.DesiredOptOut);
 
         var audit = await _storage.Audit.ReadAsync(e.Email.Key, Ct).ToListAsync(Ct);
@@ -217,7 +218,7 @@ public sealed class IntakeServiceIntegrationTests : IAsyncLifetime
         Assert.Single(await _storage.PeekPushMessagesAsync(Ct));
         Assert.Single(await _storage.Audit.ReadAsync(e.Email.Key, Ct).ToListAsync(Ct));
         var link = Assert.Single((await _storage.Ledger.GetAsync(e.Email.Key, Ct))!.Links);
-        Assert.Equal(LinkStatus.Pending, link.LinkStatus);
+        Assert.Equal(LinkStatus.Pending, link.Status);
     }
 
     [Fact]
@@ -225,7 +226,7 @@ public sealed class IntakeServiceIntegrationTests : IAsyncLifetime
     {
         // Arrange: the caller gave up after a 503 that left only the idempotency record.
         var failingLedger = Substitute.For<ILedgerStore>();
-        failingLedger.ApplyAsync(Arg.Any<UnsubscribeEvent>(), Arg.Any<CancellationToken>()).ThrowsAsyncForAnyArgs(new Azure.RequestFailedException(500, "Internal"));
+        failingLedger.ApplyAsync(Arg.Any<ConsentEvent>(), Arg.Any<CancellationToken>()).ThrowsAsyncForAnyArgs(new Azure.RequestFailedException(500, "Internal"));
         var e = Event("evt-abandoned", "gone@b.co", "0035g00000ABCde");
         await Assert.ThrowsAsync<StorageUnavailableException>(() => _storage.CreateIntake(ledger: failingLedger).AcceptAsync([e], Ct));
         _storage.Time.Advance(TimeSpan.FromMinutes(30));
@@ -236,7 +237,7 @@ public sealed class IntakeServiceIntegrationTests : IAsyncLifetime
 
         // Assert
         Assert.True(finished);
-        Assert.Equal(LinkStatus.Pending, Assert.Single((await _storage.Ledger.GetAsync(e.Email.Key, Ct))!.Links).LinkStatus);
+        Assert.Equal(LinkStatus.Pending, Assert.Single((await _storage.Ledger.GetAsync(e.Email.Key, Ct))!.Links).Status);
         Assert.Single(await _storage.PeekPushMessagesAsync(Ct));
         Assert.Empty(await _storage.IntakeRecords.FindUnfinishedAsync(_storage.Time.GetUtcNow(), Ct).ToListAsync(Ct));
     }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using UnsubscribeSync.Functions.Functions;
 using UnsubscribeSync.Functions.Intake;
 using UnsubscribeSync.Functions.Ledger;
+using UnsubscribeSync.Functions.Shared;
 using UnsubscribeSync.Tests.Infrastructure;
 
 namespace UnsubscribeSync.Tests.Intake;
@@ -14,10 +15,11 @@ public sealed class ReceiveUnsubscribesIntegrationTests : IAsyncLifetime
 
     private CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    public ValueTask InitializeAsync()
+    public async ValueTask InitializeAsync()
     {
+        // The host's start-up step creates the tables and queues before the first request.
+        await _storage.Bootstrap.EnsureCreatedAsync(Ct);
         _services = AppServices.Build(_storage, sandbox: null);
-        return ValueTask.CompletedTask;
     }
 
     public async ValueTask DisposeAsync()
@@ -53,8 +55,6 @@ public sealed class ReceiveUnsubscribesIntegrationTests : IAsyncLifetime
     {
         // Arrange
         var body = """{"unsubscribes":[{"id":"ok-1","email":"ok@example.com","salesforceId":"0035g00000ABCde"},{"id":"bad-1","email":"ok@example.com","occurredAt":"tomorrow"}]}""";
-        await _storage.Bootstrap.EnsureCreatedAsync(Ct);
-
         // Act
         var outcome = await PostAsync(_services, body);
 

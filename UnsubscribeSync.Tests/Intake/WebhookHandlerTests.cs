@@ -6,6 +6,7 @@ using NSubstitute;
 using NSubstitute.ExceptionExtensions;
 using UnsubscribeSync.Functions.Configuration;
 using UnsubscribeSync.Functions.Intake;
+using UnsubscribeSync.Functions.Ledger;
 using UnsubscribeSync.Functions.Storage;
 using UnsubscribeSync.Tests.Infrastructure;
 
@@ -29,7 +30,7 @@ public class WebhookHandlerTests
     public async Task HandleAsync_ValidEvent_Returns202WithAcceptedIds()
     {
         // Arrange
-        _intake.AcceptAsync(Arg.Any<IReadOnlyList<UnsubscribeEvent>>(), Arg.Any<CancellationToken>())
+        _intake.AcceptAsync(Arg.Any<IReadOnlyList<ConsentEvent>>(), Arg.Any<CancellationToken>())
             .Returns(new IntakeOutcome(["evt-1"], []));
 
         // Act
@@ -39,7 +40,7 @@ public class WebhookHandlerTests
         Assert.Equal(202, outcome.Status);
         Assert.Equal("evt-1", outcome.Json["accepted"]![0]!.GetValue<string>());
         Assert.Empty(outcome.Json["duplicates"]!.AsArray());
-        await _intake.Received(1).AcceptAsync(Arg.Is<IReadOnlyList<UnsubscribeEvent>>(l => l.Count == 1 && l[0].Email.Value == "a@b.co"), Arg.Any<CancellationToken>());
+        await _intake.Received(1).AcceptAsync(Arg.Is<IReadOnlyList<ConsentEvent>>(l => l.Count == 1 && l[0].Email.Value == "a@b.co"), Arg.Any<CancellationToken>());
     }
 
     [Fact]
@@ -56,7 +57,7 @@ public class WebhookHandlerTests
         Assert.Equal("application/problem+json", outcome.ContentType);
         Assert.Equal(["unsubscribes[1].email"], outcome.ErrorFields);
         Assert.Equal(400, outcome.Json["status"]!.GetValue<int>());
-        await _intake.DidNotReceiveWithAnyArgs().AcceptAsync(Arg.Any<IReadOnlyList<UnsubscribeEvent>>(), Arg.Any<CancellationToken>());
+        await _intake.DidNotReceiveWithAnyArgs().AcceptAsync(Arg.Any<IReadOnlyList<ConsentEvent>>(), Arg.Any<CancellationToken>());
     }
 
     [Theory]
@@ -79,7 +80,7 @@ public class WebhookHandlerTests
     public async Task HandleAsync_JsonWithUtf8Charset_IsAccepted()
     {
         // Arrange
-        _intake.AcceptAsync(Arg.Any<IReadOnlyList<UnsubscribeEvent>>(), Arg.Any<CancellationToken>()).ReturnsForAnyArgs(new IntakeOutcome(["evt-1"], []));
+        _intake.AcceptAsync(Arg.Any<IReadOnlyList<ConsentEvent>>(), Arg.Any<CancellationToken>()).ReturnsForAnyArgs(new IntakeOutcome(["evt-1"], []));
 
         // Act
         var outcome = await (await Create().HandleAsync(HttpTestExtensions.JsonRequest(OneEvent, "application/json; charset=utf-8"), CancellationToken.None)).ExecuteAsync();
@@ -130,7 +131,7 @@ public class WebhookHandlerTests
     public async Task HandleAsync_SignatureRequiredAndValid_Returns202()
     {
         // Arrange
-        _intake.AcceptAsync(Arg.Any<IReadOnlyList<UnsubscribeEvent>>(), Arg.Any<CancellationToken>()).ReturnsForAnyArgs(new IntakeOutcome(["evt-1"], []));
+        _intake.AcceptAsync(Arg.Any<IReadOnlyList<ConsentEvent>>(), Arg.Any<CancellationToken>()).ReturnsForAnyArgs(new IntakeOutcome(["evt-1"], []));
         var header = WebhookSignatureVerifier.CreateHeader(Secret, Now.ToUnixTimeSeconds(), Encoding.UTF8.GetBytes(OneEvent));
         var request = HttpTestExtensions.JsonRequest(OneEvent, headers: new Dictionary<string, string> { [WebhookSignatureVerifier.HeaderName] = header });
 
@@ -160,14 +161,14 @@ public class WebhookHandlerTests
         Assert.Equal(401, outcome.Status);
         Assert.Equal("application/problem+json", outcome.ContentType);
         Assert.NotEmpty(outcome.ErrorsFor(WebhookSignatureVerifier.HeaderName));
-        await _intake.DidNotReceiveWithAnyArgs().AcceptAsync(Arg.Any<IReadOnlyList<UnsubscribeEvent>>(), Arg.Any<CancellationToken>());
+        await _intake.DidNotReceiveWithAnyArgs().AcceptAsync(Arg.Any<IReadOnlyList<ConsentEvent>>(), Arg.Any<CancellationToken>());
     }
 
     [Fact]
     public async Task HandleAsync_StorageUnavailable_Returns503WithRetryAfter()
     {
         // Arrange
-        _intake.AcceptAsync(Arg.Any<IReadOnlyList<UnsubscribeEvent>>(), Arg.Any<CancellationToken>()).ThrowsAsyncForAnyArgs(new StorageUnavailableException("down", new IOException()));
+        _intake.AcceptAsync(Arg.Any<IReadOnlyList<ConsentEvent>>(), Arg.Any<CancellationToken>()).ThrowsAsyncForAnyArgs(new StorageUnavailableException("down", new IOException()));
 
         // Act
         var outcome = await (await Create().HandleAsync(HttpTestExtensions.JsonRequest(OneEvent), CancellationToken.None)).ExecuteAsync();

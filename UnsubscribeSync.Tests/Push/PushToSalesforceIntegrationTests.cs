@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using UnsubscribeSync.Functions.Functions;
 using UnsubscribeSync.Functions.Intake;
 using UnsubscribeSync.Functions.Ledger;
+using UnsubscribeSync.Functions.Shared;
 using UnsubscribeSync.Tests.Infrastructure;
 
 namespace UnsubscribeSync.Tests.Push;
@@ -22,6 +23,7 @@ public sealed class PushToSalesforceIntegrationTests(SalesforceSandboxFixture sa
     public async ValueTask InitializeAsync()
     {
         await sandbox.Control.ResetAsync(Ct);
+        await _storage.Bootstrap.EnsureCreatedAsync(Ct);
         _services = AppServices.Build(_storage, sandbox);
     }
 
@@ -82,7 +84,7 @@ public sealed class PushToSalesforceIntegrationTests(SalesforceSandboxFixture sa
             Assert.False(stored["HasOptedOutOfEmail"]!.GetValue<bool>());
         }
 
-        Assert.Equal(LinkStatus.Synced, (await LinkAsync(email, id)).LinkStatus);
+        Assert.Equal(LinkStatus.Synced, (await LinkAsync(email, id)).Status);
         var stats = await sandbox.Control.GetStatsAsync(Ct);
         Assert.Equal(1, stats.Sobject);
     }
@@ -120,9 +122,9 @@ public sealed class PushToSalesforceIntegrationTests(SalesforceSandboxFixture sa
         // Assert
         Assert.True((await sandbox.Control.GetRecordAsync(ids[1], Ct))["HasOptedOutOfEmail"]!.GetValue<bool>());
         var lead = await LinkAsync(email, ids[0]);
-        Assert.Equal((LinkStatus.Dead, "CANNOT_UPDATE_CONVERTED_LEAD"), (lead.LinkStatus, lead.LastErrorCode));
+        Assert.Equal((LinkStatus.Dead, "CANNOT_UPDATE_CONVERTED_LEAD"), (lead.Status, lead.LastErrorCode));
         var contact = await LinkAsync(email, ids[1]);
-        Assert.Equal((LinkStatus.Synced, "redirect"), (contact.LinkStatus, contact.LinkedFrom));
+        Assert.Equal((LinkStatus.Synced, "redirect"), (contact.Status, contact.LinkedFrom));
     }
 
     [Fact]
@@ -139,8 +141,8 @@ public sealed class PushToSalesforceIntegrationTests(SalesforceSandboxFixture sa
 
         // Assert
         Assert.True((await sandbox.Control.GetRecordAsync(ids[1], Ct))["HasOptedOutOfEmail"]!.GetValue<bool>());
-        Assert.Equal(LinkStatus.Dead, (await LinkAsync(email, ids[0])).LinkStatus);
-        Assert.Equal(LinkStatus.Synced, (await LinkAsync(email, ids[1])).LinkStatus);
+        Assert.Equal(LinkStatus.Dead, (await LinkAsync(email, ids[0])).Status);
+        Assert.Equal(LinkStatus.Synced, (await LinkAsync(email, ids[1])).Status);
     }
 
     [Fact]
@@ -158,7 +160,7 @@ public sealed class PushToSalesforceIntegrationTests(SalesforceSandboxFixture sa
         // Assert
         Assert.Equal(1, delivered);
         var link = await LinkAsync(email, id);
-        Assert.Equal((LinkStatus.Failed, "FIELD_CUSTOM_VALIDATION_EXCEPTION"), (link.LinkStatus, link.LastErrorCode));
+        Assert.Equal((LinkStatus.Failed, "FIELD_CUSTOM_VALIDATION_EXCEPTION"), (link.Status, link.LastErrorCode));
         Assert.Contains("Region is required", link.LastErrorMessage);
         var audit = await _storage.Audit.ReadAsync(EmailAddress.KeyOf(email), Ct).ToListAsync(Ct);
         Assert.Contains(audit, a => a.Kind == "push" && a.Outcome == "failed" && a.Detail!.Contains("FIELD_CUSTOM_VALIDATION_EXCEPTION"));
@@ -180,7 +182,7 @@ public sealed class PushToSalesforceIntegrationTests(SalesforceSandboxFixture sa
         // Assert
         Assert.Equal(2, deliveries);
         Assert.True((await sandbox.Control.GetRecordAsync(id, Ct))["HasOptedOutOfEmail"]!.GetValue<bool>());
-        Assert.Equal(LinkStatus.Synced, (await LinkAsync(email, id)).LinkStatus);
+        Assert.Equal(LinkStatus.Synced, (await LinkAsync(email, id)).Status);
     }
 
     [Fact]
@@ -201,7 +203,7 @@ public sealed class PushToSalesforceIntegrationTests(SalesforceSandboxFixture sa
         Assert.Equal(QueueHostEmulator.MaxDequeueCount, deliveries);
         Assert.Equal(1, poisoned);
         var link = await LinkAsync(email, id);
-        Assert.Equal((LinkStatus.Failed, "SERVER_UNAVAILABLE"), (link.LinkStatus, link.LastErrorCode));
+        Assert.Equal((LinkStatus.Failed, "SERVER_UNAVAILABLE"), (link.Status, link.LastErrorCode));
         Assert.Contains("nightly sync will retry", link.LastErrorMessage);
         Assert.True(link.DesiredOptOut);
     }
@@ -221,11 +223,11 @@ public sealed class PushToSalesforceIntegrationTests(SalesforceSandboxFixture sa
         var blocked = await LinkAsync(email, id);
         await sandbox.Control.UpdateSettingsAsync(new SandboxSettingsUpdate { CustomFieldPresentOnLead = true }, Ct);
         var retried = await _services.GetRequiredService<Functions.Push.IPushService>().PushAsync(
-            new Functions.Push.PushMessage(1, EmailAddress.KeyOf(email), id, "Lead", true, "evt-nofield", DateTimeOffset.UtcNow, DateTimeOffset.UtcNow).ToJson(), 1, Ct);
+            new Functions.Push.PushMessage(1, EmailAddress.KeyOf(email), id, "Lead", true, "evt-nofield", DateTimeOffset.UtcNow, DateTimeOffset.UtcNow).ToJson(), Ct);
 
         // Assert
         Assert.Equal(1, deliveries);
-        Assert.Equal(LinkStatus.Blocked, blocked.LinkStatus);
+        Assert.Equal(LinkStatus.Blocked, blocked.Status);
         Assert.Contains("Lead", blocked.LastErrorMessage);
         Assert.Contains("Sync__MarketoSalesOptOutField", blocked.LastErrorMessage);
         Assert.Equal(Functions.Push.PushOutcome.Synced, retried);
@@ -265,7 +267,7 @@ public sealed class PushToSalesforceIntegrationTests(SalesforceSandboxFixture sa
 
         // Assert
         Assert.Equal(1, deliveries);
-        Assert.Equal(LinkStatus.Deferred, (await LinkAsync(email, id)).LinkStatus);
+        Assert.Equal(LinkStatus.Deferred, (await LinkAsync(email, id)).Status);
         Assert.False((await sandbox.Control.GetRecordAsync(id, Ct))["HasOptedOutOfEmail"]!.GetValue<bool>());
     }
 
@@ -281,7 +283,7 @@ public sealed class PushToSalesforceIntegrationTests(SalesforceSandboxFixture sa
         await DrainPushAsync();
 
         // Assert
-        Assert.Equal(LinkStatus.NotRequired, (await LinkAsync(email, id)).LinkStatus);
+        Assert.Equal(LinkStatus.NotRequired, (await LinkAsync(email, id)).Status);
         Assert.True((await sandbox.Control.GetRecordAsync(id, Ct))["HasOptedOutOfEmail"]!.GetValue<bool>());
         Assert.Equal(0, (await sandbox.Control.GetStatsAsync(Ct)).Sobject);
     }
@@ -300,6 +302,6 @@ public sealed class PushToSalesforceIntegrationTests(SalesforceSandboxFixture sa
 
         // Assert
         Assert.False((await sandbox.Control.GetRecordAsync(id, Ct))["HasOptedOutOfEmail"]!.GetValue<bool>());
-        Assert.Equal(LinkStatus.Synced, (await LinkAsync(email, id)).LinkStatus);
+        Assert.Equal(LinkStatus.Synced, (await LinkAsync(email, id)).Status);
     }
 }

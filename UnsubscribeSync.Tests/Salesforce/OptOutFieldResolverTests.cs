@@ -4,6 +4,7 @@ using Microsoft.Extensions.Time.Testing;
 using NSubstitute;
 using UnsubscribeSync.Functions.Configuration;
 using UnsubscribeSync.Functions.Salesforce;
+using UnsubscribeSync.Functions.Shared;
 
 namespace UnsubscribeSync.Tests.Salesforce;
 
@@ -213,7 +214,7 @@ public class OptOutFieldResolverTests
     {
         return new OptOutFieldResolver(
             client,
-            Options.Create(sync),
+            Options.Create(new OptOutFieldOptions { Target = sync.TargetField, MarketoSalesOptOutField = sync.MarketoSalesOptOutField }),
             Options.Create(new SalesforceOptions { FieldCacheLifetime = TimeSpan.FromMinutes(15) }),
             time ?? new FakeTimeProvider(),
             NullLogger<OptOutFieldResolver>.Instance);

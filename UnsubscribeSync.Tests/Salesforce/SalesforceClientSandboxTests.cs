@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using UnsubscribeSync.Functions.Salesforce;
+using UnsubscribeSync.Functions.Shared;
 using UnsubscribeSync.Tests.Infrastructure;
 
 namespace UnsubscribeSync.Tests.Salesforce;

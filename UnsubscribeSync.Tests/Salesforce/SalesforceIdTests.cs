@@ -1,4 +1,5 @@
 using UnsubscribeSync.Functions.Salesforce;
+using UnsubscribeSync.Functions.Shared;
 
 namespace UnsubscribeSync.Tests.Salesforce;
 

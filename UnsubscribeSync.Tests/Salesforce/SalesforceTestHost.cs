@@ -66,9 +66,14 @@ internal static class SalesforceTestHost
             services.AddLogging(logging);
         }
 
-        // The host binds Sync; the field resolver reads it.
-        services.AddOptions<SyncOptions>().Bind(configuration.GetSection(SyncOptions.SectionName));
+        // The host fills the field resolver's options from its Sync settings; these tests do the same.
+        var sync = configuration.GetSection(SyncOptions.SectionName).Get<SyncOptions>() ?? new SyncOptions();
         services.AddSalesforce(configuration);
+        services.Configure<OptOutFieldOptions>(o =>
+        {
+            o.Target = sync.TargetField;
+            o.MarketoSalesOptOutField = sync.MarketoSalesOptOutField;
+        });
         if (primary is not null)
         {
             services.ConfigureHttpClientDefaults(b => b.ConfigurePrimaryHttpMessageHandler(() => primary));

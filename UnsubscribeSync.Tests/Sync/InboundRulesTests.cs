@@ -1,7 +1,9 @@
 using UnsubscribeSync.Functions.Configuration;
 using UnsubscribeSync.Functions.Ledger;
 using UnsubscribeSync.Functions.Salesforce;
+using UnsubscribeSync.Functions.Shared;
 using UnsubscribeSync.Functions.Sync;
+using UnsubscribeSync.Tests.Infrastructure;
 
 namespace UnsubscribeSync.Tests.Sync;
 
@@ -14,7 +16,7 @@ public sealed class InboundRulesTests
         new() { PartitionKey = "k", State = state.ToString(), DecidedAt = Decided, StateEventId = "evt" };
 
     private static RecordLinkEntity Link(LinkStatus status, bool desired = true) =>
-        new() { PartitionKey = "k", SalesforceId = "003000000000001AAA", Status = status.ToString(), DesiredOptOut = desired };
+        Links.InStatus("k", SalesforceId.Parse("003000000000001AAA"), status, desired, "evt", Decided);
 
     private static SyncOptions Options(SalesforceUncheckPolicy policy = SalesforceUncheckPolicy.Reassert, bool resolveByEmail = false) =>
         new() { SalesforceUncheck = policy, ResolveByEmail = resolveByEmail };

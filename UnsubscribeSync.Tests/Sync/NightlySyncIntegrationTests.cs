@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using UnsubscribeSync.Functions.Intake;
 using UnsubscribeSync.Functions.Ledger;
+using UnsubscribeSync.Functions.Shared;
 using UnsubscribeSync.Functions.Sync;
 using UnsubscribeSync.Tests.Infrastructure;
 
@@ -48,8 +49,8 @@ public sealed class NightlySyncIntegrationTests(SalesforceSandboxFixture sandbox
         Assert.NotNull(imported);
         Assert.Equal((ConsentState.Unsubscribed, "salesforce"), (imported.State.ConsentState, imported.State.StateSource));
         var link = Assert.Single(imported.Links);
-        Assert.Equal((ids[0], LinkStatus.Synced, "sync"), (link.SalesforceId, link.LinkStatus, link.LinkedFrom));
-        Assert.All((await h.GetLedgerAsync("ledger.lead@example.com"))!.Links, l => Assert.Equal(LinkStatus.Synced, l.LinkStatus));
+        Assert.Equal((ids[0], LinkStatus.Synced, "sync"), (link.SalesforceId, link.Status, link.LinkedFrom));
+        Assert.All((await h.GetLedgerAsync("ledger.lead@example.com"))!.Links, l => Assert.Equal(LinkStatus.Synced, l.Status));
         Assert.Null(await h.GetLedgerAsync("bystander@example.com"));
 
         var watermark = await h.Runs.GetWatermarkAsync(Ct);
@@ -124,7 +125,7 @@ public sealed class NightlySyncIntegrationTests(SalesforceSandboxFixture sandbox
         // Assert
         var ledger = await h.GetLedgerAsync("changed.mind@example.com");
         Assert.Equal((ConsentState.Subscribed, "evt-resub"), (ledger!.State.ConsentState, ledger.State.StateEventId));
-        Assert.Equal(LinkStatus.NotRequired, Assert.Single(ledger.Links).LinkStatus);
+        Assert.Equal(LinkStatus.NotRequired, Assert.Single(ledger.Links).Status);
         Assert.True(await h.SalesforceOptOutAsync(ids[0]));
         Assert.Equal(0, SyncHarness.Report(run).Written);
     }
@@ -144,7 +145,7 @@ public sealed class NightlySyncIntegrationTests(SalesforceSandboxFixture sandbox
 
         // Assert
         Assert.False(await h.SalesforceOptOutAsync(ids[0]));
-        Assert.Equal(LinkStatus.Synced, Assert.Single((await h.GetLedgerAsync("back.again@example.com"))!.Links).LinkStatus);
+        Assert.Equal(LinkStatus.Synced, Assert.Single((await h.GetLedgerAsync("back.again@example.com"))!.Links).Status);
     }
 
     [Fact]
@@ -216,8 +217,8 @@ public sealed class NightlySyncIntegrationTests(SalesforceSandboxFixture sandbox
         // Assert
         Assert.True(await h.SalesforceOptOutAsync(ids[1]));
         var links = (await h.GetLedgerAsync("converted@example.com"))!.Links.ToDictionary(l => l.SalesforceId);
-        Assert.Equal(LinkStatus.Dead, links[ids[0]].LinkStatus);
-        Assert.Equal((LinkStatus.Synced, "redirect"), (links[ids[1]].LinkStatus, links[ids[1]].LinkedFrom));
+        Assert.Equal(LinkStatus.Dead, links[ids[0]].Status);
+        Assert.Equal((LinkStatus.Synced, "redirect"), (links[ids[1]].Status, links[ids[1]].LinkedFrom));
         Assert.Equal(1, SyncHarness.Report(run).Redirected);
     }
 
@@ -270,7 +271,7 @@ public sealed class NightlySyncIntegrationTests(SalesforceSandboxFixture sandbox
         var ledger = await h.GetLedgerAsync("o'brien@example.com");
         Assert.False(ledger!.State.AwaitingSalesforceId);
         Assert.Equal(ids.Take(3).Order(), ledger.Links.Select(l => l.SalesforceId).Order());
-        Assert.All(ledger.Links, l => Assert.Equal(LinkStatus.Synced, l.LinkStatus));
+        Assert.All(ledger.Links, l => Assert.Equal(LinkStatus.Synced, l.Status));
         var report = SyncHarness.Report(run);
         Assert.Equal((3, 1), (report.Written, report.AwaitingId));
     }

@@ -5,6 +5,7 @@ using NSubstitute.ExceptionExtensions;
 using UnsubscribeSync.Functions.Intake;
 using UnsubscribeSync.Functions.Ledger;
 using UnsubscribeSync.Functions.Salesforce;
+using UnsubscribeSync.Functions.Shared;
 using UnsubscribeSync.Functions.Storage;
 using UnsubscribeSync.Functions.Sync;
 using UnsubscribeSync.Tests.Infrastructure;
@@ -61,7 +62,11 @@ public sealed class NightlySyncRecoveryTests(SalesforceSandboxFixture sandbox) :
         var ids = await sandbox.Control.CreateRecordsAsync([SandboxRecord.Lead("limit@example.com", optedOut: false)], Ct);
         await h.UnsubscribeAsync("evt-limit", "limit@example.com", ids[0], h.Storage.Time.GetUtcNow());
         await h.AdvanceAsync(TimeSpan.FromHours(1));
-        await sandbox.Control.AddFaultsAsync(Ct, new SandboxFault("composite", 403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."));
+        // One record goes out as a PATCH, more as a collections call: the limit answers either.
+        await sandbox.Control.AddFaultsAsync(
+            Ct,
+            new SandboxFault("composite", 403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."),
+            new SandboxFault("sobject", 403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."));
 
         // Act
         var run = await h.RunNightlyAsync();
@@ -69,7 +74,7 @@ public sealed class NightlySyncRecoveryTests(SalesforceSandboxFixture sandbox) :
         // Assert
         Assert.True(run.BudgetStopped);
         Assert.Equal(1, SyncHarness.Report(run).Deferred);
-        Assert.Equal(LinkStatus.Deferred, Assert.Single((await h.GetLedgerAsync("limit@example.com"))!.Links).LinkStatus);
+        Assert.Equal(LinkStatus.Deferred, Assert.Single((await h.GetLedgerAsync("limit@example.com"))!.Links).Status);
     }
 
     [Fact]
@@ -117,9 +122,9 @@ public sealed class NightlySyncRecoveryTests(SalesforceSandboxFixture sandbox) :
         await using var h = await SyncHarness.CreateAsync(sandbox);
         var ids = await sandbox.Control.CreateRecordsAsync([SandboxRecord.Contact("half.way@example.com", optedOut: false)], Ct);
         var broken = Substitute.For<ILedgerStore>();
-        broken.ApplyAsync(Arg.Any<UnsubscribeEvent>(), Arg.Any<CancellationToken>()).ThrowsAsync(new RequestFailedException(503, "Server busy"));
+        broken.ApplyAsync(Arg.Any<ConsentEvent>(), Arg.Any<CancellationToken>()).ThrowsAsync(new RequestFailedException(503, "Server busy"));
         EmailAddress.TryCreate("half.way@example.com", out var address, out _);
-        var e = new UnsubscribeEvent("evt-half", ConsentEventType.Unsubscribe, address!, SalesforceId.Parse(ids[0]), h.Storage.Time.GetUtcNow(), h.Storage.Time.GetUtcNow(), "link", null);
+        var e = new ConsentEvent("evt-half", ConsentEventType.Unsubscribe, address!, SalesforceId.Parse(ids[0]), h.Storage.Time.GetUtcNow(), h.Storage.Time.GetUtcNow(), "link", null);
         await Assert.ThrowsAsync<StorageUnavailableException>(() => h.Storage.CreateIntake(ledger: broken).AcceptAsync([e], Ct));
         await h.AdvanceAsync(TimeSpan.FromMinutes(20));
 

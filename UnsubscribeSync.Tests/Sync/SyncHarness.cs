@@ -10,6 +10,7 @@ using UnsubscribeSync.Functions.Hosting;
 using UnsubscribeSync.Functions.Intake;
 using UnsubscribeSync.Functions.Ledger;
 using UnsubscribeSync.Functions.Salesforce;
+using UnsubscribeSync.Functions.Shared;
 using UnsubscribeSync.Functions.Sync;
 using UnsubscribeSync.Tests.Infrastructure;
 
@@ -151,7 +152,7 @@ internal sealed class SyncHarness : IAsyncDisposable
     public async Task UnsubscribeAsync(string id, string email, string? salesforceId, DateTimeOffset occurredAt, ConsentEventType type = ConsentEventType.Unsubscribe)
     {
         EmailAddress.TryCreate(email, out var address, out _);
-        var e = new UnsubscribeEvent(id, type, address!, salesforceId is null ? null : SalesforceId.Parse(salesforceId), occurredAt, Storage.Time.GetUtcNow(), "link", null);
+        var e = new ConsentEvent(id, type, address!, salesforceId is null ? null : SalesforceId.Parse(salesforceId), occurredAt, Storage.Time.GetUtcNow(), "link", null);
         await Intake.AcceptAsync([e], TestContext.Current.CancellationToken);
     }
 

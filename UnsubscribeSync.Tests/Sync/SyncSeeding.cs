@@ -1,6 +1,8 @@
 using Azure.Data.Tables;
 using UnsubscribeSync.Functions.Ledger;
 using UnsubscribeSync.Functions.Salesforce;
+using UnsubscribeSync.Functions.Shared;
+using UnsubscribeSync.Tests.Infrastructure;
 
 namespace UnsubscribeSync.Tests.Sync;
 
@@ -27,19 +29,7 @@ internal static class SyncSeeding
                 CreatedAt = at,
                 UpdatedAt = at,
             };
-            var link = new RecordLinkEntity
-            {
-                PartitionKey = address.Key,
-                RowKey = RecordLinkEntity.RowKeyFor(id.Value),
-                SalesforceId = id.Value,
-                ObjectType = id.SObjectName,
-                DesiredOptOut = true,
-                Status = entry.Status.ToString(),
-                RequestedByEventId = eventId,
-                LinkedAt = at,
-                UpdatedAt = at,
-                SyncedAt = entry.Status == LinkStatus.Synced ? at : null,
-            };
+            var link = Links.InStatus(address.Key, id, entry.Status, desired: true, eventId, at);
             await table.SubmitTransactionAsync(
                 [new TableTransactionAction(TableTransactionActionType.Add, state), new TableTransactionAction(TableTransactionActionType.Add, link)],
                 token);

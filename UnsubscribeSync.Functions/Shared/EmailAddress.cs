@@ -1,9 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Net.Mail;
-using System.Security.Cryptography;
-using System.Text;
 
-namespace UnsubscribeSync.Functions.Ledger;
+namespace UnsubscribeSync.Functions.Shared;
 
 /// <summary>
 /// A normalized email address: the unit of consent. Its <see cref="Key"/> (SHA-256 of the
@@ -68,10 +66,7 @@ public sealed record EmailAddress
     }
 
     /// <summary>The ledger key of a normalized address.</summary>
-    public static string KeyOf(string normalized)
-    {
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(normalized)));
-    }
+    public static string KeyOf(string normalized) => StableKey.Of(normalized);
 
     private static bool IsValid(string value)
     {

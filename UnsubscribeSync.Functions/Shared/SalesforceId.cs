@@ -1,6 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 
-namespace UnsubscribeSync.Functions.Salesforce;
+namespace UnsubscribeSync.Functions.Shared;
 
 /// <summary>The Salesforce object types we write opt-outs to, told apart by their Id prefix.</summary>
 public enum SalesforceObjectType

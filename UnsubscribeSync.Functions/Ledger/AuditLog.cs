@@ -26,9 +26,9 @@ public sealed class AuditLog(StorageClients clients, IOptions<StorageOptions> op
     public static string EventRowKey(DateTimeOffset occurredAt, string eventId) =>
         $"{occurredAt.UtcDateTime:yyyyMMddTHHmmssfffffff}|event|{StableKey.Of(eventId)}";
 
-    /// <summary>Row key for a push attempt.</summary>
-    public static string PushRowKey(DateTimeOffset at, string salesforceId, string eventId) =>
-        $"{at.UtcDateTime:yyyyMMddTHHmmssfffffff}|push|{salesforceId}|{StableKey.Of(eventId)[..16]}";
+    /// <summary>Row key for a Salesforce write outcome: two different outcomes for one record and event never share a key.</summary>
+    public static string PushRowKey(DateTimeOffset at, string salesforceId, string eventId, string outcome) =>
+        $"{at.UtcDateTime:yyyyMMddTHHmmssfffffff}|push|{salesforceId}|{StableKey.Of(eventId + "|" + outcome)[..16]}";
 
     public async Task AppendAsync(AuditEntity entry, CancellationToken cancellationToken)
     {

@@ -272,7 +272,7 @@ public sealed class AuditEntity : ITableEntity
     public static AuditEntity ForWrite(RecordLinkEntity link, string? eventId, string channel, string outcome, string? detail, DateTimeOffset now) => new()
     {
         PartitionKey = link.PartitionKey,
-        RowKey = AuditLog.PushRowKey(now, link.SalesforceId, eventId ?? channel),
+        RowKey = AuditLog.PushRowKey(now, link.SalesforceId, eventId ?? channel, outcome),
         Kind = "push",
         EventId = eventId,
         Channel = channel,

@@ -97,19 +97,30 @@ public sealed partial class LinkOutcomeRecorder(ILedgerStore ledger, IAuditLog a
 
             case Decision.Reopen when outcome.Kind == LinkOutcomeKind.Observed:
                 link.Reopen("DRIFT", $"Salesforce was seen holding {Describe(outcome.Value)}; the opt-out value is owed again.", now);
-                await ledger.SaveLinkAsync(link, cancellationToken);
-                return new RecordedOutcome(link, RecordedAs.Applied);
+                return await SaveAsync(link, RecordedAs.Applied, mustRewrite: false, cancellationToken);
 
             case Decision.Reopen:
                 // Our write of the old value may have landed after the new value was confirmed.
                 link.Reopen("SUPERSEDED_WRITE", $"A write of {Describe(outcome.Value)} landed after the record was asked for {Describe(link.DesiredOptOut)}; it is written again.", now);
-                await ledger.SaveLinkAsync(link, cancellationToken);
-                return new RecordedOutcome(link, RecordedAs.Superseded) { MustRewrite = true };
+                return await SaveAsync(link, RecordedAs.Superseded, mustRewrite: true, cancellationToken);
         }
 
         Transition(link, outcome, now);
-        await ledger.SaveLinkAsync(link, cancellationToken);
-        return new RecordedOutcome(link, RecordedAs.Applied);
+        return await SaveAsync(link, RecordedAs.Applied, mustRewrite: false, cancellationToken);
+    }
+
+    /// <summary>Saves with the ETag; a 412 goes back to the retry loop, a row deleted meanwhile is reported as gone.</summary>
+    private async Task<RecordedOutcome> SaveAsync(RecordLinkEntity link, RecordedAs recordedAs, bool mustRewrite, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await ledger.SaveLinkAsync(link, cancellationToken);
+            return new RecordedOutcome(link, recordedAs) { MustRewrite = mustRewrite };
+        }
+        catch (Azure.RequestFailedException ex) when (ex.Status == 404)
+        {
+            return new RecordedOutcome(null, RecordedAs.LinkGone);
+        }
     }
 
     private static Decision Decide(RecordLinkEntity link, LinkOutcome outcome)

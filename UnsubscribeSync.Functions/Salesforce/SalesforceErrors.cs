@@ -6,7 +6,7 @@ namespace UnsubscribeSync.Functions.Salesforce;
 
 /// <summary>
 /// Reads Salesforce error bodies and decides what each error means for retries. One place, so the
-/// resilience pipeline, the client and collection results agree (reference §2.3).
+/// resilience pipeline, the client and collection results agree (the error kinds in docs/salesforce-client.md).
 /// </summary>
 internal static partial class SalesforceErrors
 {

@@ -10,7 +10,7 @@ namespace UnsubscribeSync.Functions.Salesforce;
 /// </summary>
 public static class Soql
 {
-    /// <summary>Escapes a value for use inside a single-quoted SOQL string (reference §4.5), without the quotes.</summary>
+    /// <summary>Escapes a value for use inside a single-quoted SOQL string (the escape sequences of SOQL quoted strings), without the quotes.</summary>
     public static string Escape(string value)
     {
         ArgumentNullException.ThrowIfNull(value);

@@ -8,7 +8,7 @@ public class SalesforceErrorsTests
     private static string Body(string code, string message) =>
         $$"""[{"message":"{{message}}","errorCode":"{{code}}","fields":[]}]""";
 
-    // The errorCode table of reference §2.3.
+    // The errorCode classification of docs/salesforce-client.md.
     public static TheoryData<int, string, SalesforceErrorKind> ErrorTable => new()
     {
         { 401, Body("INVALID_SESSION_ID", "Session expired or invalid"), SalesforceErrorKind.Authentication },

@@ -27,6 +27,7 @@ public sealed partial class EventParser(TimeProvider timeProvider)
     private const string AwaitsId = "the event was recorded without it and awaits a Salesforce Id";
     private const string ReceiptTimeUsed = "the time of receipt was used instead";
     private const string Dropped = "it was dropped";
+    private const string BrokenText = "contains invalid UTF-8 or an unpaired surrogate (a character cut in half)";
 
     /// <summary>Parses a raw UTF-8 JSON body. Malformed JSON is reported under the key <c>body</c>.</summary>
     public ParseResult Parse(ReadOnlyMemory<byte> body)
@@ -260,7 +261,20 @@ public sealed partial class EventParser(TimeProvider timeProvider)
             return null;
         }
 
-        var text = value.GetString()!;
+        var text = JsonText.Read(value, out var repaired);
+        if (repaired && name != "reason")
+        {
+            // A repaired id or email would name a different event or person than the sender meant,
+            // and no other field's rules accept U+FFFD: only free text is worth keeping.
+            problems.Problem(name, BrokenText, consequence, required);
+            return null;
+        }
+
+        if (repaired)
+        {
+            problems.Drop(name, BrokenText, "each broken character was replaced with U+FFFD");
+        }
+
         if (required && text.Trim().Length == 0)
         {
             problems.Reject(name, "is required");
@@ -277,7 +291,7 @@ public sealed partial class EventParser(TimeProvider timeProvider)
         value = default;
         foreach (var property in element.EnumerateObject())
         {
-            if (string.Equals(property.Name, name, StringComparison.OrdinalIgnoreCase))
+            if (string.Equals(JsonText.NameOf(property), name, StringComparison.OrdinalIgnoreCase))
             {
                 value = property.Value;
                 found = true;

@@ -148,6 +148,20 @@ public class EventParserTests
     }
 
     [Fact]
+    public void Parse_ReasonWithBrokenBytesAndEscapes_ReplacesOnlyTheBrokenCharacters()
+    {
+        // Arrange: a lone 0xFF byte and a cut emoji among ordinary escapes and a whole emoji.
+        byte[] body = [.. Encoding.UTF8.GetBytes("""{"id":"a","email":"a@b.co","reason":"x\n\u00e9\"\\/"""), 0xFF, .. Encoding.UTF8.GetBytes("""\ud83d\ude00 \ud83d"}""")];
+
+        // Act
+        var result = _parser.Parse(body);
+
+        // Assert
+        Assert.Equal("x\n\u00e9\"\\/\ufffd\ud83d\ude00 \ufffd", Assert.Single(result.Events).Reason);
+        Assert.Contains("U+FFFD", Assert.Single(result.Warnings).Message);
+    }
+
+    [Fact]
     public void Parse_Utf8Bom_IsSkipped()
     {
         // Act

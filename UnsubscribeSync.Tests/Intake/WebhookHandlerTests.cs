@@ -27,6 +27,10 @@ public class WebhookHandlerTests
         _intake.AcceptAsync(Arg.Any<IReadOnlyList<UnsubscribeEvent>>(), Arg.Any<CancellationToken>())
             .Returns(call => new IntakeOutcome(call.Arg<IReadOnlyList<UnsubscribeEvent>>().Select(e => e.Id).ToList(), []));
 
+    // UTF-8 with every U+00FF turned into the lone byte 0xFF, which no valid UTF-8 text contains.
+    private static byte[] WithInvalidByte(string json) =>
+        Encoding.UTF8.GetBytes(json.Replace('\u00ff', '\u0001')).Select(b => b == 0x01 ? (byte)0xFF : b).ToArray();
+
     private WebhookHandler Create(string? secret = null) => new(
         new WebhookSignatureVerifier(Options.Create(new WebhookOptions { SigningSecret = secret }), _time),
         new EventParser(_time),
@@ -145,6 +149,98 @@ public class WebhookHandlerTests
         // Arrange
         AcceptEverything();
         byte[] body = [0xEF, 0xBB, 0xBF, .. Encoding.UTF8.GetBytes(OneEvent)];
+
+        // Act
+        var outcome = await (await Create().HandleAsync(IntakeRequests.Json(body), CancellationToken.None)).ExecuteAsync();
+
+        // Assert
+        Assert.True(outcome.Status == 202, outcome.Body);
+        Assert.Equal(["evt-1"], Strings(outcome.Json["accepted"]));
+    }
+
+    [Theory]
+    [InlineData("\"reason\":\"cut \u00ff\"", "cut \ufffd")]
+    [InlineData("\"reason\":\"cut \\ud83d\"", "cut \ufffd")]
+    [InlineData("\"reason\":\"\\ude00 then \\ud83d\\ude00\"", "\ufffd then \ud83d\ude00")]
+    public async Task HandleAsync_BrokenCharacterInReason_Returns202WithItReplacedAndAWarning(string field, string expected)
+    {
+        // Arrange: ÿ (U+00FF) is sent as the lone byte 0xFF, never valid in UTF-8; \\ud83d is half an emoji, as JSON escapes it.
+        AcceptEverything();
+        var body = WithInvalidByte($$"""{"id":"evt-1","email":"a@b.co",{{field}}}""");
+
+        // Act
+        var outcome = await (await Create().HandleAsync(IntakeRequests.Json(body), CancellationToken.None)).ExecuteAsync();
+
+        // Assert
+        Assert.True(outcome.Status == 202, outcome.Body);
+        var warning = Assert.Single(outcome.Json["warnings"]!.AsArray())!;
+        Assert.Equal("reason", warning["field"]!.GetValue<string>());
+        Assert.Contains("replaced with U+FFFD", warning["message"]!.GetValue<string>());
+        await _intake.Received(1).AcceptAsync(Arg.Is<IReadOnlyList<UnsubscribeEvent>>(l => l[0].Reason == expected), Arg.Any<CancellationToken>());
+    }
+
+    [Theory]
+    [InlineData("""{"id":"evt-ÿ","email":"a@b.co"}""", "id")]
+    [InlineData("""{"id":"evt-\ud800","email":"a@b.co"}""", "id")]
+    [InlineData("""{"id":"evt-1","email":"jÿne@b.co"}""", "email")]
+    [InlineData("""{"id":"evt-1","email":"j\udc00ne@b.co"}""", "email")]
+    public async Task HandleAsync_BrokenCharacterInIdOrEmail_RejectsThatEventNamingTheField(string hostile, string field)
+    {
+        // Arrange
+        AcceptEverything();
+        var body = WithInvalidByte($$"""{"unsubscribes":[{"id":"ok","email":"ok@b.co"},{{hostile}}]}""");
+
+        // Act
+        var outcome = await (await Create().HandleAsync(IntakeRequests.Json(body), CancellationToken.None)).ExecuteAsync();
+
+        // Assert
+        Assert.True(outcome.Status == 202, outcome.Body);
+        Assert.Equal(["ok"], Strings(outcome.Json["accepted"]));
+        var rejected = Assert.Single(outcome.Json["rejected"]!.AsArray())!;
+        Assert.Equal(1, rejected["index"]!.GetValue<int>());
+        Assert.Contains("invalid UTF-8 or an unpaired surrogate", rejected["errors"]![$"unsubscribes[1].{field}"]![0]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task HandleAsync_SingleEventWithBrokenEmail_Returns400NamingEmail()
+    {
+        // Act
+        var body = WithInvalidByte("""{"id":"evt-1","email":"jÿne@b.co"}""");
+        var outcome = await (await Create().HandleAsync(IntakeRequests.Json(body), CancellationToken.None)).ExecuteAsync();
+
+        // Assert
+        Assert.Equal(400, outcome.Status);
+        Assert.Equal(["email"], outcome.ErrorFields);
+        await _intake.DidNotReceiveWithAnyArgs().AcceptAsync(Arg.Any<IReadOnlyList<UnsubscribeEvent>>(), Arg.Any<CancellationToken>());
+    }
+
+    [Theory]
+    [InlineData("type", "it was recorded as an unsubscribe")]
+    [InlineData("salesforceId", "awaits a Salesforce Id")]
+    [InlineData("occurredAt", "the time of receipt was used instead")]
+    [InlineData("source", "it was dropped")]
+    public async Task HandleAsync_BrokenCharacterInOtherOptionalField_RecordsTheEventWithoutIt(string field, string expected)
+    {
+        // Arrange
+        AcceptEverything();
+        var body = WithInvalidByte($$"""{"id":"evt-1","email":"a@b.co","{{field}}":"xÿ"}""");
+
+        // Act
+        var outcome = await (await Create().HandleAsync(IntakeRequests.Json(body), CancellationToken.None)).ExecuteAsync();
+
+        // Assert
+        Assert.True(outcome.Status == 202, outcome.Body);
+        var warning = Assert.Single(outcome.Json["warnings"]!.AsArray())!;
+        Assert.Equal(field, warning["field"]!.GetValue<string>());
+        Assert.Contains(expected, warning["message"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task HandleAsync_BrokenCharacterInPropertyName_IgnoresThatProperty()
+    {
+        // Arrange
+        AcceptEverything();
+        var body = WithInvalidByte("""{"id":"evt-1","emÿail":"x","email":"a@b.co"}""");
 
         // Act
         var outcome = await (await Create().HandleAsync(IntakeRequests.Json(body), CancellationToken.None)).ExecuteAsync();

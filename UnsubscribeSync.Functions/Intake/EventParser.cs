@@ -194,7 +194,7 @@ public sealed partial class EventParser(TimeProvider timeProvider)
             }
         }
 
-        var reason = ReadString(element, "reason", problems, required: false, Dropped);
+        var reason = ReadString(element, "reason", problems, required: false, Dropped, keepRepaired: true);
         if (reason is not null && reason.Length > MaxReasonLength)
         {
             reason = Clip(reason, MaxReasonLength);
@@ -243,7 +243,7 @@ public sealed partial class EventParser(TimeProvider timeProvider)
         return string.IsNullOrWhiteSpace(text) ? null : text;
     }
 
-    private static string? ReadString(JsonElement element, string name, EventProblems problems, bool required, string consequence)
+    private static string? ReadString(JsonElement element, string name, EventProblems problems, bool required, string consequence, bool keepRepaired = false)
     {
         if (!TryGetProperty(element, name, out var value) || value.ValueKind == JsonValueKind.Null)
         {
@@ -262,7 +262,7 @@ public sealed partial class EventParser(TimeProvider timeProvider)
         }
 
         var text = JsonText.Read(value, out var repaired);
-        if (repaired && name != "reason")
+        if (repaired && !keepRepaired)
         {
             // A repaired id or email would name a different event or person than the sender meant,
             // and no other field's rules accept U+FFFD: only free text is worth keeping.

@@ -157,6 +157,10 @@ param salesforcePrivateKey string = ''
 @secure()
 param webhookSigningSecret string = ''
 
+@description('Optional, for a secret rotation: the webhook secret being retired. When set (and requireWebhookSignature), seeds Key Vault secret webhook-signing-secret-previous and sets Webhook__PreviousSigningSecret to a reference to it, so calls signed with either secret pass. Empty: the setting is not written.')
+@secure()
+param webhookPreviousSigningSecret string = ''
+
 // ---------------------------------------------------------------- names
 
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
@@ -171,6 +175,7 @@ var secretNames = {
   salesforceClientSecret: 'salesforce-client-secret'
   salesforcePrivateKey: 'salesforce-private-key'
   webhookSigningSecret: 'webhook-signing-secret'
+  webhookPreviousSigningSecret: 'webhook-signing-secret-previous'
 }
 
 var useJwtBearer = salesforceAuthFlow == 'JwtBearer'
@@ -210,7 +215,11 @@ var keyVaultSettings = union(
   useJwtBearer
     ? { Salesforce__PrivateKey: secretNames.salesforcePrivateKey }
     : { Salesforce__ClientSecret: secretNames.salesforceClientSecret },
-  requireWebhookSignature ? { Webhook__SigningSecret: secretNames.webhookSigningSecret } : {}
+  requireWebhookSignature ? { Webhook__SigningSecret: secretNames.webhookSigningSecret } : {},
+  // Written only with its value: a reference to a secret that was never seeded would not resolve and would fail start-up.
+  requireWebhookSignature && !empty(webhookPreviousSigningSecret)
+    ? { Webhook__PreviousSigningSecret: secretNames.webhookPreviousSigningSecret }
+    : {}
 )
 
 // ---------------------------------------------------------------- resources
@@ -285,6 +294,7 @@ module keyVault 'modules/keyvault.bicep' = {
       '${secretNames.salesforceClientSecret}': salesforceClientSecret
       '${secretNames.salesforcePrivateKey}': salesforcePrivateKey
       '${secretNames.webhookSigningSecret}': webhookSigningSecret
+      '${secretNames.webhookPreviousSigningSecret}': webhookPreviousSigningSecret
     }
   }
 }

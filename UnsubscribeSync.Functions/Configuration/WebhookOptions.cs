@@ -16,4 +16,10 @@ public sealed class WebhookOptions
 
     /// <summary>When set, every webhook must carry a valid <c>X-UnsubscribeSync-Signature</c>.</summary>
     public string? SigningSecret { get; set; }
+
+    /// <summary>
+    /// The secret being rotated out. Signatures made with it still pass, so a sender (or an instance
+    /// whose Key Vault reference has not refreshed yet) is never rejected mid-rotation.
+    /// </summary>
+    public string? PreviousSigningSecret { get; set; }
 }

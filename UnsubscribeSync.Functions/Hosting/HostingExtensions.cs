@@ -55,6 +55,11 @@ public static class HostingExtensions
             .Bind(configuration.GetSection(WebhookOptions.SectionName))
             .Validate(o => o.SigningSecret is null || !o.SigningSecret.StartsWith("@Microsoft.KeyVault(", StringComparison.OrdinalIgnoreCase),
                 "Webhook:SigningSecret is an unresolved Key Vault reference: grant the app's identity 'Key Vault Secrets User' and check the secret exists.")
+            .Validate(o => o.PreviousSigningSecret is null || !o.PreviousSigningSecret.StartsWith("@Microsoft.KeyVault(", StringComparison.OrdinalIgnoreCase),
+                "Webhook:PreviousSigningSecret is an unresolved Key Vault reference: grant the app's identity 'Key Vault Secrets User' and check the secret exists.")
+            // Alone it would not turn signing on, and an operator who set it surely meant signatures to be checked.
+            .Validate(o => string.IsNullOrEmpty(o.PreviousSigningSecret) || !string.IsNullOrEmpty(o.SigningSecret),
+                "Webhook:PreviousSigningSecret is set but Webhook:SigningSecret is not: set the current secret too, or remove both to accept unsigned webhooks.")
             .ValidateOnStart();
         services.AddOptions<StorageOptions>()
             .Bind(configuration.GetSection("Storage"))

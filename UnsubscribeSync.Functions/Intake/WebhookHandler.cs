@@ -52,7 +52,7 @@ public sealed partial class WebhookHandler(
         }
 
         var parsed = parser.Parse(body.Value);
-        if (!parsed.IsValid)
+        if (parsed.Events.Count == 0)
         {
             Log.Rejected(logger, StatusCodes.Status400BadRequest);
             return Problems.Validation(parsed.Errors);
@@ -61,7 +61,22 @@ public sealed partial class WebhookHandler(
         try
         {
             var outcome = await intake.AcceptAsync(parsed.Events, cancellationToken);
-            return Results.Json(new { accepted = outcome.Accepted, duplicates = outcome.Duplicates }, statusCode: StatusCodes.Status202Accepted);
+            if (parsed.Rejected.Count > 0 || parsed.Warnings.Count > 0)
+            {
+                Log.PartlyAccepted(logger, parsed.Rejected.Count, parsed.Warnings.Count);
+            }
+
+            // 202 even with rejected events: the recorded ones are safe, and a sender that saw a 4xx
+            // would likely drop them all. The rejected list tells it what to fix.
+            return Results.Json(
+                new
+                {
+                    accepted = outcome.Accepted,
+                    duplicates = outcome.Duplicates,
+                    rejected = parsed.Rejected.Select(r => new { index = r.Index, id = r.Id, errors = r.Errors }),
+                    warnings = parsed.Warnings.Select(w => new { index = w.Index, id = w.Id, field = w.Field, message = w.Message }),
+                },
+                statusCode: StatusCodes.Status202Accepted);
         }
         catch (StorageUnavailableException)
         {
@@ -114,5 +129,8 @@ public sealed partial class WebhookHandler(
     {
         [LoggerMessage(EventId = 110, Level = LogLevel.Warning, Message = "Webhook request rejected with status {StatusCode}")]
         public static partial void Rejected(ILogger logger, int statusCode);
+
+        [LoggerMessage(EventId = 111, Level = LogLevel.Warning, Message = "Webhook request recorded with {RejectedCount} events rejected and {WarningCount} field warnings")]
+        public static partial void PartlyAccepted(ILogger logger, int rejectedCount, int warningCount);
     }
 }

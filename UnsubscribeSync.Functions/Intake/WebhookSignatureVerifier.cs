@@ -8,7 +8,9 @@ namespace UnsubscribeSync.Functions.Intake;
 
 /// <summary>
 /// Checks <c>X-UnsubscribeSync-Signature: t=&lt;unix seconds&gt;,v1=&lt;hex HMAC-SHA256(secret, "t.body")&gt;</c>.
-/// Several <c>v1</c> entries are allowed so a sender can sign with the old and new secret during a rotation.
+/// Several <c>v1</c> entries are allowed so a sender can sign with the old and new secret during a rotation,
+/// and <see cref="WebhookOptions.PreviousSigningSecret"/> lets our side accept the old secret while its
+/// Key Vault reference refreshes.
 /// </summary>
 public sealed class WebhookSignatureVerifier(IOptions<WebhookOptions> options, TimeProvider timeProvider)
 {
@@ -64,12 +66,18 @@ public sealed class WebhookSignatureVerifier(IOptions<WebhookOptions> options, T
             return $"The {HeaderName} timestamp is more than {WebhookOptions.SignatureTolerance.TotalSeconds:0} seconds from the current time.";
         }
 
-        var expected = Compute(secret, timestamp.Value, body);
+        var secrets = string.IsNullOrEmpty(options.Value.PreviousSigningSecret)
+            ? [secret]
+            : new[] { secret, options.Value.PreviousSigningSecret };
         var match = false;
-        foreach (var candidate in candidates)
+        foreach (var each in secrets)
         {
-            // Compare every candidate so timing says nothing about which one (if any) matched.
-            match |= CryptographicOperations.FixedTimeEquals(expected, candidate);
+            var expected = Compute(each, timestamp.Value, body);
+            foreach (var candidate in candidates)
+            {
+                // Compare every pair so timing says nothing about which one (if any) matched.
+                match |= CryptographicOperations.FixedTimeEquals(expected, candidate);
+            }
         }
 
         return match ? null : $"The {HeaderName} signature does not match the request body.";

@@ -108,6 +108,38 @@ public class StartupValidationTests
     }
 
     [Fact]
+    public void Build_CurrentAndPreviousSigningSecrets_Validates()
+    {
+        // Arrange
+        var settings = GoodSettings();
+        settings["Webhook:SigningSecret"] = "new-secret";
+        settings["Webhook:PreviousSigningSecret"] = "old-secret";
+        using var host = BuildHost(settings);
+
+        // Act + Assert
+        Validate(host);
+    }
+
+    [Theory]
+    [InlineData("new-secret", "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/wh-previous/)", "Webhook:PreviousSigningSecret is an unresolved Key Vault reference")]
+    [InlineData(null, "old-secret", "Webhook:PreviousSigningSecret is set but Webhook:SigningSecret is not")]
+    public void Build_BadPreviousSigningSecret_FailsStartupNamingIt(string? current, string previous, string expected)
+    {
+        // Arrange
+        var settings = GoodSettings();
+        settings["Webhook:SigningSecret"] = current;
+        settings["Webhook:PreviousSigningSecret"] = previous;
+        using var host = BuildHost(settings);
+
+        // Act
+        var error = Assert.ThrowsAny<Exception>(() => Validate(host));
+
+        // Assert
+        var message = error is OptionsValidationException ove ? string.Join(" | ", ove.Failures) : error.Message;
+        Assert.Contains(expected, message);
+    }
+
+    [Fact]
     public void Build_UnknownTargetField_FailsStartupNamingIt()
     {
         // Arrange

@@ -83,20 +83,12 @@ public class EventParserTests
     [InlineData("""{"id":"a\u0001b","email":"a@b.co"}""", "id", "printable")]
     [InlineData("""{"id":"a"}""", "email", "is required")]
     [InlineData("""{"id":"a","email":null}""", "email", "is required")]
+    [InlineData("""{"id":"a","email":["a@b.co"]}""", "email", "must be a string")]
     [InlineData("""{"id":"a","email":"not-an-address"}""", "email", "valid email")]
     [InlineData("""{"id":"a","email":"a@b"}""", "email", "valid email")]
     [InlineData("""{"id":"a","email":"a b@c.co"}""", "email", "valid email")]
     [InlineData("""{"id":"a","email":"Jane <jane@c.co>"}""", "email", "valid email")]
-    [InlineData("""{"id":"a","email":"a@b.co","type":"delete"}""", "type", "\"unsubscribe\" or \"resubscribe\"")]
-    [InlineData("""{"id":"a","email":"a@b.co","salesforceId":"0015g00000ABCde"}""", "salesforceId", "Contact (003) or Lead (00Q)")]
-    [InlineData("""{"id":"a","email":"a@b.co","salesforceId":"0035g00000ABC"}""", "salesforceId", "15- or 18-character")]
-    [InlineData("""{"id":"a","email":"a@b.co","salesforceId":"0035g00000ABCdeZZZ"}""", "salesforceId", "checksum")]
-    [InlineData("""{"id":"a","email":"a@b.co","salesforceId":"0035g00000ABC-e"}""", "salesforceId", "letters and digits")]
-    [InlineData("""{"id":"a","email":"a@b.co","occurredAt":"2026-11-28T10:00:00"}""", "occurredAt", "UTC offset")]
-    [InlineData("""{"id":"a","email":"a@b.co","occurredAt":"yesterday"}""", "occurredAt", "ISO-8601")]
-    [InlineData("""{"id":"a","email":"a@b.co","occurredAt":"2026-11-28T12:05:01Z"}""", "occurredAt", "5 minutes in the future")]
-    [InlineData("""{"id":"a","email":"a@b.co","source":"twitter"}""", "source", "link, manual, bounce, salesforce, other")]
-    public void Parse_InvalidField_NamesFieldAndRule(string json, string field, string expected)
+    public void Parse_UnusableIdOrEmail_RejectsTheEventNamingFieldAndRule(string json, string field, string expected)
     {
         // Act
         var result = Parse(json);
@@ -104,7 +96,82 @@ public class EventParserTests
         // Assert
         Assert.False(result.IsValid);
         Assert.Empty(result.Events);
+        var rejection = Assert.Single(result.Rejected);
+        Assert.Equal(0, rejection.Index);
+        Assert.Contains(expected, Assert.Single(rejection.Errors[field]));
         Assert.Contains(expected, Assert.Single(result.Errors[field]));
+    }
+
+    [Theory]
+    [InlineData("""{"id":"a","email":"a@b.co","type":"delete"}""", "type", "must be \"unsubscribe\" or \"resubscribe\"; it was recorded as an unsubscribe")]
+    [InlineData("""{"id":"a","email":"a@b.co","type":3}""", "type", "must be a string; it was recorded as an unsubscribe")]
+    [InlineData("""{"id":"a","email":"a@b.co","salesforceId":"0015g00000ABCde"}""", "salesforceId", "Account Id (001): Person Accounts are not supported yet")]
+    [InlineData("""{"id":"a","email":"a@b.co","salesforceId":"0015g00000ABCdeAAH"}""", "salesforceId", "Person Accounts are not supported yet; the event was recorded without it and awaits a Contact or Lead Id")]
+    [InlineData("""{"id":"a","email":"a@b.co","salesforceId":"0035g00000ABC"}""", "salesforceId", "15- or 18-character Salesforce Id; the event was recorded without it and awaits a Salesforce Id")]
+    [InlineData("""{"id":"a","email":"a@b.co","salesforceId":"0035g00000ABCdeZZZ"}""", "salesforceId", "checksum")]
+    [InlineData("""{"id":"a","email":"a@b.co","salesforceId":"0035g00000ABC-e"}""", "salesforceId", "letters and digits")]
+    [InlineData("""{"id":"a","email":"a@b.co","salesforceId":{"id":"0035g00000ABCde"}}""", "salesforceId", "must be a string")]
+    [InlineData("""{"id":"a","email":"a@b.co","occurredAt":"2026-11-28T10:00:00"}""", "occurredAt", "UTC offset, such as 2026-11-28T10:00:00Z; the time of receipt was used instead")]
+    [InlineData("""{"id":"a","email":"a@b.co","occurredAt":"yesterday"}""", "occurredAt", "ISO-8601")]
+    [InlineData("""{"id":"a","email":"a@b.co","occurredAt":1764331200}""", "occurredAt", "must be a string")]
+    [InlineData("""{"id":"a","email":"a@b.co","occurredAt":"2026-11-28T12:05:01Z"}""", "occurredAt", "5 minutes in the future; the time of receipt was used instead")]
+    [InlineData("""{"id":"a","email":"a@b.co","source":"twitter"}""", "source", "link, manual, bounce, salesforce, other; it was dropped")]
+    [InlineData("""{"id":"a","email":"a@b.co","reason":false}""", "reason", "must be a string; it was dropped")]
+    public void Parse_UnusableOptionalField_RecordsTheEventWithoutItAndWarns(string json, string field, string expected)
+    {
+        // Act
+        var result = Parse(json);
+
+        // Assert
+        Assert.True(result.IsValid);
+        var e = Assert.Single(result.Events);
+        Assert.Equal(ConsentEventType.Unsubscribe, e.Type);
+        Assert.Null(e.SalesforceId);
+        Assert.Equal(Now, e.OccurredAt);
+        Assert.Null(e.Source);
+        Assert.Null(e.Reason);
+        var warning = Assert.Single(result.Warnings);
+        Assert.Equal((0, "a", field), (warning.Index, warning.Id, warning.Field));
+        Assert.Contains(expected, warning.Message);
+    }
+
+    [Fact]
+    public void Parse_BlankOptionalFields_AreTreatedAsAbsentWithoutWarnings()
+    {
+        // Act
+        var result = Parse("""{"id":"a","email":"a@b.co","type":"","salesforceId":" ","occurredAt":"","source":""}""");
+
+        // Assert
+        var e = Assert.Single(result.Events);
+        Assert.Equal(ConsentEventType.Unsubscribe, e.Type);
+        Assert.Null(e.SalesforceId);
+        Assert.Null(e.Source);
+        Assert.Empty(result.Warnings);
+    }
+
+    [Fact]
+    public void Parse_ReasonWithBrokenBytesAndEscapes_ReplacesOnlyTheBrokenCharacters()
+    {
+        // Arrange: a lone 0xFF byte and a cut emoji among ordinary escapes and a whole emoji.
+        byte[] body = [.. Encoding.UTF8.GetBytes("""{"id":"a","email":"a@b.co","reason":"x\n\u00e9\"\\/"""), 0xFF, .. Encoding.UTF8.GetBytes("""\ud83d\ude00 \ud83d"}""")];
+
+        // Act
+        var result = _parser.Parse(body);
+
+        // Assert
+        Assert.Equal("x\n\u00e9\"\\/\ufffd\ud83d\ude00 \ufffd", Assert.Single(result.Events).Reason);
+        Assert.Contains("U+FFFD", Assert.Single(result.Warnings).Message);
+    }
+
+    [Fact]
+    public void Parse_Utf8Bom_IsSkipped()
+    {
+        // Act
+        byte[] body = [0xEF, 0xBB, 0xBF, .. Encoding.UTF8.GetBytes("""{"id":"a","email":"a@b.co"}""")];
+        var result = _parser.Parse(body);
+
+        // Assert
+        Assert.Equal("a", Assert.Single(result.Events).Id);
     }
 
     [Fact]
@@ -143,25 +210,40 @@ public class EventParserTests
     }
 
     [Fact]
-    public void Parse_ReasonOver1000Characters_IsRejected()
+    public void Parse_ReasonOver1000Characters_IsClippedWithAWarning()
     {
         // Act
         var result = Parse($$"""{"id":"a","email":"a@b.co","reason":"{{new string('r', 1001)}}"}""");
 
         // Assert
-        Assert.Contains("at most 1000", Assert.Single(result.Errors["reason"]));
+        Assert.Equal(new string('r', 1000), Assert.Single(result.Events).Reason);
+        Assert.Contains("clipped to 1000", Assert.Single(result.Warnings).Message);
     }
 
     [Fact]
-    public void Parse_BatchWithBadEvents_ReportsEachWithIndexAndNoEvents()
+    public void Parse_ReasonClippedInsideAnEmoji_KeepsNoHalfCharacter()
+    {
+        // Arrange: an emoji (two UTF-16 units) straddling the 1000-character limit.
+        var reason = new string('r', 999) + "\ud83d\ude00" + "tail";
+
+        // Act
+        var result = Parse($$"""{"id":"a","email":"a@b.co","reason":"{{reason}}"}""");
+
+        // Assert
+        Assert.Equal(new string('r', 999), Assert.Single(result.Events).Reason);
+    }
+
+    [Fact]
+    public void Parse_BatchWithBadEvents_RecordsTheGoodOnesAndRejectsEachBadOneWithIndex()
     {
         // Arrange
         const string json = """
             {"unsubscribes":[
               {"id":"1","email":"a@b.co"},
               {"id":"2","email":"bad"},
-              {"id":"3","email":"c@d.co"},
-              {"email":"e@f.co","salesforceId":"123"}
+              {"id":"3","email":"c@d.co","salesforceId":"123"},
+              {"email":"e@f.co","salesforceId":"123"},
+              42
             ]}
             """;
 
@@ -169,10 +251,13 @@ public class EventParserTests
         var result = Parse(json);
 
         // Assert
-        Assert.Empty(result.Events);
+        Assert.Equal(["1", "3"], result.Events.Select(e => e.Id));
+        Assert.Equal([(1, "2"), (3, null), (4, null)], result.Rejected.Select(r => (r.Index, r.Id)));
         Assert.Equal(
-            ["unsubscribes[1].email", "unsubscribes[3].id", "unsubscribes[3].salesforceId"],
+            ["unsubscribes[1].email", "unsubscribes[3].id", "unsubscribes[3].salesforceId", "unsubscribes[4]"],
             result.Errors.Keys.Order(StringComparer.Ordinal));
+        var warning = Assert.Single(result.Warnings);
+        Assert.Equal((2, "3", "unsubscribes[2].salesforceId"), (warning.Index, warning.Id, warning.Field));
     }
 
     [Fact]

@@ -34,6 +34,17 @@ public sealed class ReceiveUnsubscribesIntegrationTests : IAsyncLifetime
         return await (await function.Run(HttpTestExtensions.JsonRequest(body), Ct)).ExecuteAsync();
     }
 
+    private async Task<bool> IntakeRecordExistsAsync(string eventId)
+    {
+        var table = _storage.Clients.Tables.GetTableClient(_storage.Names.IntakeTable);
+        await foreach (var _ in table.QueryAsync<Azure.Data.Tables.TableEntity>(e => e.PartitionKey == IntakeRecords.KeyOf(eventId), cancellationToken: Ct))
+        {
+            return true;
+        }
+
+        return false;
+    }
+
     [Fact]
     public async Task Run_BatchOf100_AcceptsAllAndQueuesEach()
     {
@@ -51,19 +62,35 @@ public sealed class ReceiveUnsubscribesIntegrationTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Run_BatchWithOneBadEvent_WritesNothing()
+    public async Task Run_BatchWithOneBadEvent_RecordsTheOthersAndWritesNothingForIt()
     {
         // Arrange
-        var body = """{"unsubscribes":[{"id":"ok-1","email":"ok@example.com","salesforceId":"0035g00000ABCde"},{"id":"bad-1","email":"ok@example.com","occurredAt":"tomorrow"}]}""";
+        var body = """
+            {"unsubscribes":[
+              {"id":"ok-1","email":"ok@example.com","salesforceId":"0035g00000ABCde"},
+              {"id":"bad-1","email":"not-an-address","salesforceId":"0035g00000ABCdf"},
+              {"id":"ok-2","email":"late@example.com","occurredAt":"tomorrow","salesforceId":"0015g00000ABCde"}
+            ]}
+            """;
+
         // Act
         var outcome = await PostAsync(_services, body);
 
         // Assert
-        Assert.Equal(400, outcome.Status);
-        Assert.Equal(["unsubscribes[1].occurredAt"], outcome.ErrorFields);
-        Assert.Null(await _services.GetRequiredService<ILedgerStore>().GetAsync(EmailAddress.KeyOf("ok@example.com"), Ct));
-        Assert.Equal(0, (await _storage.PushQueueClient.GetPropertiesAsync(Ct)).Value.ApproximateMessagesCount);
+        Assert.True(outcome.Status == 202, outcome.Body);
+        Assert.Equal(["ok-1", "ok-2"], outcome.Json["accepted"]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.Equal("bad-1", Assert.Single(outcome.Json["rejected"]!.AsArray())!["id"]!.GetValue<string>());
+        Assert.Equal(
+            ["unsubscribes[2].salesforceId", "unsubscribes[2].occurredAt"],
+            outcome.Json["warnings"]!.AsArray().Select(w => w!["field"]!.GetValue<string>()));
+        var ledger = _services.GetRequiredService<ILedgerStore>();
+        Assert.NotNull(await ledger.GetAsync(EmailAddress.KeyOf("ok@example.com"), Ct));
+        var late = await ledger.GetAsync(EmailAddress.KeyOf("late@example.com"), Ct);
+        Assert.NotNull(late);
+        Assert.True(late.State.AwaitingSalesforceId);
+        Assert.Equal(["0035g00000ABCdeAAH"], (await _storage.PeekPushMessagesAsync(Ct)).Select(m => m.SalesforceId));
         Assert.Empty(await _storage.IntakeRecords.FindUnfinishedAsync(DateTimeOffset.MaxValue, Ct).ToListAsync(Ct));
+        Assert.False(await IntakeRecordExistsAsync("bad-1"));
     }
 
     [Fact]

@@ -7,6 +7,7 @@ using NSubstitute.ExceptionExtensions;
 using UnsubscribeSync.Functions.Configuration;
 using UnsubscribeSync.Functions.Intake;
 using UnsubscribeSync.Functions.Ledger;
+using UnsubscribeSync.Functions.Shared;
 using UnsubscribeSync.Functions.Storage;
 using UnsubscribeSync.Tests.Infrastructure;
 
@@ -19,6 +20,18 @@ public class WebhookHandlerTests
     private static readonly DateTimeOffset Now = new(2026, 11, 28, 12, 0, 0, TimeSpan.Zero);
     private readonly FakeTimeProvider _time = new(Now);
     private readonly IIntakeService _intake = Substitute.For<IIntakeService>();
+
+    private static List<string> Strings(System.Text.Json.Nodes.JsonNode? array) =>
+        array!.AsArray().Select(n => n!.GetValue<string>()).ToList();
+
+    // Intake records what it is given; the handler decides what that is.
+    private void AcceptEverything() =>
+        _intake.AcceptAsync(Arg.Any<IReadOnlyList<ConsentEvent>>(), Arg.Any<CancellationToken>())
+            .Returns(call => new IntakeOutcome(call.Arg<IReadOnlyList<ConsentEvent>>().Select(e => e.Id).ToList(), []));
+
+    // UTF-8 with every U+00FF turned into the lone byte 0xFF, which no valid UTF-8 text contains.
+    private static byte[] WithInvalidByte(string json) =>
+        Encoding.UTF8.GetBytes(json.Replace('\u00ff', '\u0001')).Select(b => b == 0x01 ? (byte)0xFF : b).ToArray();
 
     private WebhookHandler Create(string? secret = null) => new(
         new WebhookSignatureVerifier(Options.Create(new WebhookOptions { SigningSecret = secret }), _time),
@@ -44,10 +57,10 @@ public class WebhookHandlerTests
     }
 
     [Fact]
-    public async Task HandleAsync_InvalidField_Returns400ProblemNamingFieldAndRecordsNothing()
+    public async Task HandleAsync_EveryEventInvalid_Returns400ProblemNamingFieldsAndRecordsNothing()
     {
         // Arrange
-        var body = """{"unsubscribes":[{"id":"1","email":"a@b.co"},{"id":"2","email":"nope"}]}""";
+        var body = """{"unsubscribes":[{"id":"1","email":"nope"},{"email":"a@b.co"}]}""";
 
         // Act
         var outcome = await (await Create().HandleAsync(HttpTestExtensions.JsonRequest(body), CancellationToken.None)).ExecuteAsync();
@@ -55,9 +68,188 @@ public class WebhookHandlerTests
         // Assert
         Assert.Equal(400, outcome.Status);
         Assert.Equal("application/problem+json", outcome.ContentType);
-        Assert.Equal(["unsubscribes[1].email"], outcome.ErrorFields);
+        Assert.Equal(["unsubscribes[0].email", "unsubscribes[1].id"], outcome.ErrorFields.Order(StringComparer.Ordinal));
         Assert.Equal(400, outcome.Json["status"]!.GetValue<int>());
         await _intake.DidNotReceiveWithAnyArgs().AcceptAsync(Arg.Any<IReadOnlyList<ConsentEvent>>(), Arg.Any<CancellationToken>());
+    }
+
+    [Fact]
+    public async Task HandleAsync_BatchWithOneBadEmail_Returns202RecordingTheOthersAndRejectingIt()
+    {
+        // Arrange
+        AcceptEverything();
+        var body = """{"unsubscribes":[{"id":"1","email":"a@b.co"},{"id":"2","email":"nope"},{"id":"3","email":"c@d.co"}]}""";
+
+        // Act
+        var outcome = await (await Create().HandleAsync(HttpTestExtensions.JsonRequest(body), CancellationToken.None)).ExecuteAsync();
+
+        // Assert
+        Assert.Equal(202, outcome.Status);
+        Assert.Equal(["1", "3"], Strings(outcome.Json["accepted"]));
+        Assert.Empty(outcome.Json["duplicates"]!.AsArray());
+        var rejected = Assert.Single(outcome.Json["rejected"]!.AsArray())!;
+        Assert.Equal(1, rejected["index"]!.GetValue<int>());
+        Assert.Equal("2", rejected["id"]!.GetValue<string>());
+        Assert.Contains("valid email", rejected["errors"]!["unsubscribes[1].email"]![0]!.GetValue<string>());
+        Assert.Empty(outcome.Json["warnings"]!.AsArray());
+        await _intake.Received(1).AcceptAsync(Arg.Is<IReadOnlyList<ConsentEvent>>(l => l.Select(e => e.Id).SequenceEqual(new[] { "1", "3" })), Arg.Any<CancellationToken>());
+    }
+
+    [Theory]
+    [InlineData("\"salesforceId\":\"0015g00000ABCdeAAH\"", "salesforceId", "Person Accounts are not supported yet")]
+    [InlineData("\"salesforceId\":\"0035g00000ABCdeZZZ\"", "salesforceId", "checksum")]
+    [InlineData("\"salesforceId\":42", "salesforceId", "must be a string")]
+    [InlineData("\"occurredAt\":\"2026-11-28T10:00:00\"", "occurredAt", "UTC offset")]
+    [InlineData("\"occurredAt\":\"2026-11-28T12:05:01Z\"", "occurredAt", "5 minutes in the future")]
+    [InlineData("\"source\":\"twitter\"", "source", "link, manual, bounce, salesforce, other")]
+    [InlineData("\"type\":\"delete\"", "type", "recorded as an unsubscribe")]
+    public async Task HandleAsync_UnusableOptionalField_Returns202WithTheFieldDroppedAndAWarning(string field, string name, string expected)
+    {
+        // Arrange
+        AcceptEverything();
+        var body = $$"""{"unsubscribes":[{"id":"ok","email":"ok@b.co"},{"id":"evt-1","email":"a@b.co",{{field}}}]}""";
+
+        // Act
+        var outcome = await (await Create().HandleAsync(HttpTestExtensions.JsonRequest(body), CancellationToken.None)).ExecuteAsync();
+
+        // Assert
+        Assert.True(outcome.Status == 202, outcome.Body);
+        Assert.Equal(["ok", "evt-1"], Strings(outcome.Json["accepted"]));
+        Assert.Empty(outcome.Json["rejected"]!.AsArray());
+        var warning = Assert.Single(outcome.Json["warnings"]!.AsArray())!;
+        Assert.Equal(1, warning["index"]!.GetValue<int>());
+        Assert.Equal("evt-1", warning["id"]!.GetValue<string>());
+        Assert.Equal($"unsubscribes[1].{name}", warning["field"]!.GetValue<string>());
+        Assert.Contains(expected, warning["message"]!.GetValue<string>());
+        await _intake.Received(1).AcceptAsync(
+            Arg.Is<IReadOnlyList<ConsentEvent>>(l => l.Count == 2 && l[1].Type == ConsentEventType.Unsubscribe
+                && l[1].SalesforceId == null && l[1].Source == null && l[1].OccurredAt == Now),
+            Arg.Any<CancellationToken>());
+    }
+
+    [Fact]
+    public async Task HandleAsync_ReasonOver1000Characters_RecordsItClippedWithAWarning()
+    {
+        // Arrange
+        AcceptEverything();
+        var body = $$"""{"id":"evt-1","email":"a@b.co","reason":"{{new string('r', 1500)}}"}""";
+
+        // Act
+        var outcome = await (await Create().HandleAsync(HttpTestExtensions.JsonRequest(body), CancellationToken.None)).ExecuteAsync();
+
+        // Assert
+        Assert.Equal(202, outcome.Status);
+        var warning = Assert.Single(outcome.Json["warnings"]!.AsArray())!;
+        Assert.Equal("reason", warning["field"]!.GetValue<string>());
+        Assert.Contains("clipped to 1000", warning["message"]!.GetValue<string>());
+        await _intake.Received(1).AcceptAsync(Arg.Is<IReadOnlyList<ConsentEvent>>(l => l[0].Reason!.Length == 1000), Arg.Any<CancellationToken>());
+    }
+
+    [Fact]
+    public async Task HandleAsync_BodyStartsWithUtf8Bom_IsAccepted()
+    {
+        // Arrange
+        AcceptEverything();
+        byte[] body = [0xEF, 0xBB, 0xBF, .. Encoding.UTF8.GetBytes(OneEvent)];
+
+        // Act
+        var outcome = await (await Create().HandleAsync(IntakeRequests.Json(body), CancellationToken.None)).ExecuteAsync();
+
+        // Assert
+        Assert.True(outcome.Status == 202, outcome.Body);
+        Assert.Equal(["evt-1"], Strings(outcome.Json["accepted"]));
+    }
+
+    [Theory]
+    [InlineData("\"reason\":\"cut \u00ff\"", "cut \ufffd")]
+    [InlineData("\"reason\":\"cut \\ud83d\"", "cut \ufffd")]
+    [InlineData("\"reason\":\"\\ude00 then \\ud83d\\ude00\"", "\ufffd then \ud83d\ude00")]
+    public async Task HandleAsync_BrokenCharacterInReason_Returns202WithItReplacedAndAWarning(string field, string expected)
+    {
+        // Arrange: ÿ (U+00FF) is sent as the lone byte 0xFF, never valid in UTF-8; \\ud83d is half an emoji, as JSON escapes it.
+        AcceptEverything();
+        var body = WithInvalidByte($$"""{"id":"evt-1","email":"a@b.co",{{field}}}""");
+
+        // Act
+        var outcome = await (await Create().HandleAsync(IntakeRequests.Json(body), CancellationToken.None)).ExecuteAsync();
+
+        // Assert
+        Assert.True(outcome.Status == 202, outcome.Body);
+        var warning = Assert.Single(outcome.Json["warnings"]!.AsArray())!;
+        Assert.Equal("reason", warning["field"]!.GetValue<string>());
+        Assert.Contains("replaced with U+FFFD", warning["message"]!.GetValue<string>());
+        await _intake.Received(1).AcceptAsync(Arg.Is<IReadOnlyList<ConsentEvent>>(l => l[0].Reason == expected), Arg.Any<CancellationToken>());
+    }
+
+    [Theory]
+    [InlineData("""{"id":"evt-ÿ","email":"a@b.co"}""", "id")]
+    [InlineData("""{"id":"evt-\ud800","email":"a@b.co"}""", "id")]
+    [InlineData("""{"id":"evt-1","email":"jÿne@b.co"}""", "email")]
+    [InlineData("""{"id":"evt-1","email":"j\udc00ne@b.co"}""", "email")]
+    public async Task HandleAsync_BrokenCharacterInIdOrEmail_RejectsThatEventNamingTheField(string hostile, string field)
+    {
+        // Arrange
+        AcceptEverything();
+        var body = WithInvalidByte($$"""{"unsubscribes":[{"id":"ok","email":"ok@b.co"},{{hostile}}]}""");
+
+        // Act
+        var outcome = await (await Create().HandleAsync(IntakeRequests.Json(body), CancellationToken.None)).ExecuteAsync();
+
+        // Assert
+        Assert.True(outcome.Status == 202, outcome.Body);
+        Assert.Equal(["ok"], Strings(outcome.Json["accepted"]));
+        var rejected = Assert.Single(outcome.Json["rejected"]!.AsArray())!;
+        Assert.Equal(1, rejected["index"]!.GetValue<int>());
+        Assert.Contains("invalid UTF-8 or an unpaired surrogate", rejected["errors"]![$"unsubscribes[1].{field}"]![0]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task HandleAsync_SingleEventWithBrokenEmail_Returns400NamingEmail()
+    {
+        // Act
+        var body = WithInvalidByte("""{"id":"evt-1","email":"jÿne@b.co"}""");
+        var outcome = await (await Create().HandleAsync(IntakeRequests.Json(body), CancellationToken.None)).ExecuteAsync();
+
+        // Assert
+        Assert.Equal(400, outcome.Status);
+        Assert.Equal(["email"], outcome.ErrorFields);
+        await _intake.DidNotReceiveWithAnyArgs().AcceptAsync(Arg.Any<IReadOnlyList<ConsentEvent>>(), Arg.Any<CancellationToken>());
+    }
+
+    [Theory]
+    [InlineData("type", "it was recorded as an unsubscribe")]
+    [InlineData("salesforceId", "awaits a Salesforce Id")]
+    [InlineData("occurredAt", "the time of receipt was used instead")]
+    [InlineData("source", "it was dropped")]
+    public async Task HandleAsync_BrokenCharacterInOtherOptionalField_RecordsTheEventWithoutIt(string field, string expected)
+    {
+        // Arrange
+        AcceptEverything();
+        var body = WithInvalidByte($$"""{"id":"evt-1","email":"a@b.co","{{field}}":"xÿ"}""");
+
+        // Act
+        var outcome = await (await Create().HandleAsync(IntakeRequests.Json(body), CancellationToken.None)).ExecuteAsync();
+
+        // Assert
+        Assert.True(outcome.Status == 202, outcome.Body);
+        var warning = Assert.Single(outcome.Json["warnings"]!.AsArray())!;
+        Assert.Equal(field, warning["field"]!.GetValue<string>());
+        Assert.Contains(expected, warning["message"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task HandleAsync_BrokenCharacterInPropertyName_IgnoresThatProperty()
+    {
+        // Arrange
+        AcceptEverything();
+        var body = WithInvalidByte("""{"id":"evt-1","emÿail":"x","email":"a@b.co"}""");
+
+        // Act
+        var outcome = await (await Create().HandleAsync(IntakeRequests.Json(body), CancellationToken.None)).ExecuteAsync();
+
+        // Assert
+        Assert.True(outcome.Status == 202, outcome.Body);
+        Assert.Equal(["evt-1"], Strings(outcome.Json["accepted"]));
     }
 
     [Theory]

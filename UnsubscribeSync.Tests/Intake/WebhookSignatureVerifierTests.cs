@@ -13,8 +13,10 @@ public class WebhookSignatureVerifierTests
     private static readonly byte[] Body = Encoding.UTF8.GetBytes("""{"id":"a","email":"a@b.co"}""");
     private readonly FakeTimeProvider _time = new(Now);
 
-    private WebhookSignatureVerifier Create(string? secret = Secret) =>
-        new(Options.Create(new WebhookOptions { SigningSecret = secret }), _time);
+    private const string PreviousSecret = "whsec-test-0";
+
+    private WebhookSignatureVerifier Create(string? secret = Secret, string? previous = null) =>
+        new(Options.Create(new WebhookOptions { SigningSecret = secret, PreviousSigningSecret = previous }), _time);
 
     [Fact]
     public void Verify_ValidSignature_ReturnsNull()
@@ -138,5 +140,57 @@ public class WebhookSignatureVerifierTests
         // Assert
         Assert.False(verifier.IsRequired);
         Assert.Null(verifier.Verify(null, Body));
+    }
+
+    [Fact]
+    public void Verify_SignedWithPreviousSecretDuringRotation_IsAccepted()
+    {
+        // Arrange: the sender still signs with the old secret while our Key Vault references refresh.
+        var header = WebhookSignatureVerifier.CreateHeader(PreviousSecret, Now.ToUnixTimeSeconds(), Body);
+
+        // Act
+        var problem = Create(previous: PreviousSecret).Verify(header, Body);
+
+        // Assert
+        Assert.Null(problem);
+    }
+
+    [Fact]
+    public void Verify_SignedWithCurrentSecretWhilePreviousIsSet_IsAccepted()
+    {
+        // Arrange
+        var header = WebhookSignatureVerifier.CreateHeader(Secret, Now.ToUnixTimeSeconds(), Body);
+
+        // Act
+        var problem = Create(previous: PreviousSecret).Verify(header, Body);
+
+        // Assert
+        Assert.Null(problem);
+    }
+
+    [Fact]
+    public void Verify_SignedWithNeitherSecret_ReturnsMismatch()
+    {
+        // Arrange
+        var header = WebhookSignatureVerifier.CreateHeader("retired-long-ago", Now.ToUnixTimeSeconds(), Body);
+
+        // Act
+        var problem = Create(previous: PreviousSecret).Verify(header, Body);
+
+        // Assert
+        Assert.Contains("does not match", problem);
+    }
+
+    [Fact]
+    public void Verify_PreviousSecretWithStaleTimestamp_ReturnsStale()
+    {
+        // Arrange: the previous secret widens who may sign, never how old a signature may be.
+        var header = WebhookSignatureVerifier.CreateHeader(PreviousSecret, Now.ToUnixTimeSeconds() - 301, Body);
+
+        // Act
+        var problem = Create(previous: PreviousSecret).Verify(header, Body);
+
+        // Assert
+        Assert.Contains("300 seconds", problem);
     }
 }

@@ -64,7 +64,19 @@ public sealed partial class NightlySyncService(
         if (lease?.RunId is { } openRunId)
         {
             var open = await store.GetRunAsync(openRunId, cancellationToken);
-            if (open is not null && open.SyncPhase != SyncPhase.Completed)
+            if (open is null)
+            {
+                // The tick that took the lease writes its run row only after finishing half-done intakes, so a missing row
+                // means that tick is still planning; only a lease older than the stall limit belongs to a tick that died.
+                if (now - lease.UpdatedAt < options.StallAfter)
+                {
+                    Log.StillPlanning(logger, openRunId);
+                    return NightlySyncOutcome.Waiting;
+                }
+
+                Log.PlanningAbandoned(logger, openRunId);
+            }
+            else if (open.SyncPhase != SyncPhase.Completed)
             {
                 if (open.BatchesDone == open.BatchesPlanned)
                 {
@@ -101,6 +113,12 @@ public sealed partial class NightlySyncService(
         }
 
         var intakes = await SweepIntakesAsync(now - options.IntakeSweepAge, options.IntakeSweepLimit, cancellationToken);
+        if ((await store.GetLeaseAsync(cancellationToken))?.RunId != runId)
+        {
+            // The sweep outlasted the stall limit and another tick took the lease over as abandoned: that tick's run stands.
+            Log.LostRace(logger);
+            return NightlySyncOutcome.Waiting;
+        }
 
         var watermark = (await store.GetWatermarkAsync(cancellationToken))?.Watermark;
         var full = options.ForceFullReconcile || watermark is null;
@@ -173,5 +191,11 @@ public sealed partial class NightlySyncService(
 
         [LoggerMessage(EventId = 506, Level = LogLevel.Warning, Message = "More than {Limit} half-finished intakes; the rest are finished by the next run")]
         public static partial void IntakeSweepCapped(ILogger logger, int limit);
+
+        [LoggerMessage(EventId = 507, Level = LogLevel.Information, Message = "Sync run {RunId} holds the lease and is still being planned; this tick waits")]
+        public static partial void StillPlanning(ILogger logger, string runId);
+
+        [LoggerMessage(EventId = 508, Level = LogLevel.Warning, Message = "Sync run {RunId} took the lease but was never planned (its tick died); this tick takes the lease over")]
+        public static partial void PlanningAbandoned(ILogger logger, string runId);
     }
 }

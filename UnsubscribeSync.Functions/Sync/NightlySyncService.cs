@@ -86,13 +86,27 @@ public sealed partial class NightlySyncService(
                 else if (now - open.LastProgressAt >= options.StallAfter)
                 {
                     var requeued = 0;
+                    var running = 0;
                     await foreach (var batch in store.PendingBatchesAsync(openRunId, cancellationToken))
                     {
+                        if (batch.IsClaimedAt(now))
+                        {
+                            // Its claimant is still within its lifetime: a second copy would write to Salesforce beside it.
+                            running++;
+                            continue;
+                        }
+
                         await queue.SendAsync(new PlannedBatch(openRunId, batch.BatchId), cancellationToken);
                         requeued++;
                     }
 
-                    Log.Resumed(logger, openRunId, requeued);
+                    if (requeued == 0 && running > 0)
+                    {
+                        Log.StillRunning(logger, openRunId, open.BatchesDone, open.BatchesPlanned);
+                        return NightlySyncOutcome.Waiting;
+                    }
+
+                    Log.Resumed(logger, openRunId, requeued, running);
                     return NightlySyncOutcome.Resumed;
                 }
                 else
@@ -183,8 +197,8 @@ public sealed partial class NightlySyncService(
         [LoggerMessage(EventId = 503, Level = LogLevel.Information, Message = "Sync run {RunId} is still running ({Done} of {Planned} batches done); this tick waits")]
         public static partial void StillRunning(ILogger logger, string runId, int done, int planned);
 
-        [LoggerMessage(EventId = 504, Level = LogLevel.Warning, Message = "Sync run {RunId} had stalled; {Requeued} unfinished batches queued again")]
-        public static partial void Resumed(ILogger logger, string runId, int requeued);
+        [LoggerMessage(EventId = 504, Level = LogLevel.Warning, Message = "Sync run {RunId} had stalled; {Requeued} unfinished batches queued again, {Running} left to the copies still running them")]
+        public static partial void Resumed(ILogger logger, string runId, int requeued, int running);
 
         [LoggerMessage(EventId = 505, Level = LogLevel.Information, Message = "Another invocation started a sync run at the same moment; this one stands down")]
         public static partial void LostRace(ILogger logger);

@@ -33,6 +33,28 @@ public sealed partial class SyncBatchRunner(
             return;
         }
 
+        if (!await store.TryClaimBatchAsync(batch, Guid.NewGuid().ToString("N"), options.Value.BatchClaimLifetime, cancellationToken))
+        {
+            // Another copy of this message is running the batch and will record it; if its worker dies, its claim lapses
+            // and the stall path queues the batch again. Completing this copy's message loses nothing.
+            Log.StoodDown(logger, message.RunId, message.BatchId);
+            return;
+        }
+
+        try
+        {
+            await RunClaimedAsync(message, batch, run, dequeueCount, cancellationToken);
+        }
+        catch
+        {
+            // The queue retries this message; with the claim still held, that retry would stand down instead of running it.
+            await store.ReleaseBatchClaimAsync(batch, CancellationToken.None);
+            throw;
+        }
+    }
+
+    private async Task RunClaimedAsync(SyncBatchMessage message, SyncBatchEntity batch, SyncRunEntity run, long dequeueCount, CancellationToken cancellationToken)
+    {
         var item = SyncWorkItem.FromJson(batch.ItemJson);
         var context = new SyncBatchContext(run);
         try
@@ -82,5 +104,8 @@ public sealed partial class SyncBatchRunner(
     {
         [LoggerMessage(EventId = 540, Level = LogLevel.Error, Message = "Sync run {RunId}: batch {BatchId} ({Kind}) failed on attempt {Attempt} and is given up")]
         public static partial void BatchAbandoned(ILogger logger, Exception exception, string runId, string batchId, string kind, long attempt);
+
+        [LoggerMessage(EventId = 541, Level = LogLevel.Information, Message = "Sync run {RunId}: batch {BatchId} is being run by another copy of its message; this copy stands down")]
+        public static partial void StoodDown(ILogger logger, string runId, string batchId);
     }
 }

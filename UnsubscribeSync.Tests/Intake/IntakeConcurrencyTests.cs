@@ -1,4 +1,6 @@
+using Microsoft.Extensions.DependencyInjection;
 using NSubstitute;
+using UnsubscribeSync.Functions.Functions;
 using UnsubscribeSync.Functions.Intake;
 using UnsubscribeSync.Functions.Ledger;
 using UnsubscribeSync.Functions.Salesforce;
@@ -41,6 +43,29 @@ public sealed class IntakeConcurrencyTests : IAsyncLifetime
         Assert.Equal(["evt-twin"], firstOutcome.Accepted);
         Assert.Equal(["evt-twin"], second.Duplicates);
         Assert.Single(await _storage.Audit.ReadAsync(e.Email.Key, Ct).ToListAsync(Ct));
+    }
+
+    [Fact]
+    public async Task Run_SameEventPostedTwiceAtOnce_BothAnswered202WithOnePush()
+    {
+        // Arrange: the webhook function over the app's composition root, its ledger held by the gate.
+        var gate = new LedgerGate(_storage.Ledger);
+        await using var services = AppServices.Build(_storage, sandbox: null, configureServices: s => s.AddSingleton(gate.Ledger));
+        var function = new ReceiveUnsubscribes(services.GetRequiredService<WebhookHandler>());
+        const string body = """{"id":"evt-posted-twice","email":"twice@example.com","salesforceId":"0035g00000ABCde"}""";
+
+        // Act
+        var first = function.Run(HttpTestExtensions.JsonRequest(body), Ct);
+        await gate.FirstEntered.Task.WaitAsync(Ct);
+        var second = await (await function.Run(HttpTestExtensions.JsonRequest(body), Ct)).ExecuteAsync();
+        gate.ReleaseFirst.SetResult();
+        var firstOutcome = await (await first).ExecuteAsync();
+
+        // Assert
+        Assert.Single(await _storage.PeekPushMessagesAsync(Ct));
+        Assert.Equal((202, 202), (firstOutcome.Status, second.Status));
+        Assert.Equal("evt-posted-twice", firstOutcome.Json["accepted"]![0]!.GetValue<string>());
+        Assert.Equal("evt-posted-twice", second.Json["duplicates"]![0]!.GetValue<string>());
     }
 
     [Fact]

@@ -31,8 +31,9 @@ public interface INightlySyncService
 
 /// <summary>
 /// The timer's planner. The lease row in SyncState names the open run; a tick that finds one closes it if
-/// all its batches reported, resumes it if it stalled, and otherwise waits. A new run takes the lease with
-/// an ETag (so two ticks cannot both start one), finishes half-done webhook intakes, and queues two
+/// all its batches reported, resumes it if it stalled (queuing only batches no live claim says are running),
+/// and otherwise waits; a lease whose run has no row yet is still being planned. A new run takes the lease
+/// with an ETag (so two ticks cannot both start one), finishes half-done webhook intakes, and queues two
 /// inbound batches; every further batch is planned by the batches themselves.
 /// </summary>
 public sealed partial class NightlySyncService(

@@ -6,7 +6,10 @@ namespace UnsubscribeSync.Functions.Sync;
 /// <summary>Runs one sync batch from the queue.</summary>
 public interface ISyncBatchRunner
 {
-    /// <summary>Executes the batch (once: a batch already recorded is skipped) and records its result under the run.</summary>
+    /// <summary>
+    /// Executes the batch (once: a batch already recorded is skipped, and a copy that finds another copy's live claim
+    /// on it stands down) and records its result under the run.
+    /// </summary>
     /// <param name="message">The batch.</param>
     /// <param name="dequeueCount">The queue's delivery count; on the last attempt a failing batch is recorded as abandoned so the run can finish.</param>
     /// <param name="cancellationToken">Cancels the work.</param>

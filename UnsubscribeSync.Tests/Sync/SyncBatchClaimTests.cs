@@ -96,6 +96,29 @@ public sealed class SyncBatchClaimTests(SalesforceSandboxFixture sandbox) : ICla
         }
     }
 
+    [Fact]
+    public async Task RunAsync_AttemptFails_GivesItsClaimBackSoTheQueueRetryRunsIt()
+    {
+        // Arrange: the first write cannot reach Salesforce, so the first attempt throws and the queue retries the message.
+        var gate = new WriteGate { FailFirstWrite = true };
+        await using var h = await CreateHarnessAsync(gate);
+        var (ids, write, before) = await ResumeStalledWriteAsync(h);
+        var runner = h.Services.GetRequiredService<ISyncBatchRunner>();
+        await Assert.ThrowsAnyAsync<Exception>(() => runner.RunAsync(write, 1, Ct));
+
+        // Act: the retry, a few seconds later (well inside the claim's lifetime).
+        await h.AdvanceAsync(TimeSpan.FromSeconds(30));
+        await runner.RunAsync(write, 2, Ct);
+        await h.DrainAsync();
+
+        // Assert
+        Assert.True((await h.Runs.GetBatchAsync(write.RunId, write.BatchId, Ct))!.Done);
+        var run = await h.LatestRunAsync();
+        Assert.Equal(nameof(SyncPhase.Completed), run.Phase);
+        Assert.Equal(ids.Count, SyncHarness.Report(run).Written);
+        Assert.Equal(1, (await sandbox.Control.GetStatsAsync(Ct)).Composite - before.Composite);
+    }
+
     private Task<SyncHarness> CreateHarnessAsync(WriteGate gate) => SyncHarness.CreateAsync(
         sandbox,
         configureServices: services => services.ConfigureHttpClientDefaults(client => client.AddHttpMessageHandler(() => new GateHandler(gate))));
@@ -122,10 +145,12 @@ public sealed class SyncBatchClaimTests(SalesforceSandboxFixture sandbox) : ICla
         return (ids, SyncBatchMessage.FromJson(message.MessageText), await sandbox.Control.GetStatsAsync(Ct));
     }
 
-    /// <summary>Holds the first sObject Collections write until the test lets it through; later writes pass.</summary>
+    /// <summary>Holds the first sObject Collections write until the test lets it through (or fails it); later writes pass.</summary>
     private sealed class WriteGate
     {
         private int _writes;
+
+        public bool FailFirstWrite { get; init; }
 
         public TaskCompletionSource FirstWriteArrived { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -143,6 +168,11 @@ public sealed class SyncBatchClaimTests(SalesforceSandboxFixture sandbox) : ICla
                 && gate.IsFirstWrite())
             {
                 gate.FirstWriteArrived.SetResult();
+                if (gate.FailFirstWrite)
+                {
+                    throw new HttpRequestException(HttpRequestError.ConnectionError, "The test's gate refused the connection.");
+                }
+
                 await gate.ReleaseFirstWrite.Task.WaitAsync(cancellationToken);
             }
 

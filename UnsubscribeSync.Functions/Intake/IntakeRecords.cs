@@ -41,16 +41,37 @@ public sealed class IntakeRecordEntity : ITableEntity
     /// <summary>The normalized event, to re-drive an intake that stopped half-way.</summary>
     public string EventJson { get; set; } = string.Empty;
 
+    /// <summary>
+    /// The attempt finishing the event (a delivery, a retry or the nightly sweep). While its claim is younger than
+    /// <see cref="IntakeRecords.InProgressWindow"/> no other attempt finishes the event, so it is pushed once.
+    /// </summary>
+    public string? ClaimedBy { get; set; }
+
+    public DateTimeOffset? ClaimedAt { get; set; }
+
     public IntakeStage IntakeStage => Enum.Parse<IntakeStage>(Stage);
+
+    /// <summary>Whether an attempt holds a claim that has not lapsed at <paramref name="now"/>.</summary>
+    public bool IsClaimedAt(DateTimeOffset now) => ClaimedBy is not null && ClaimedAt + IntakeRecords.InProgressWindow > now;
 }
 
 /// <summary>Idempotency records keyed by event id.</summary>
 public interface IIntakeRecords
 {
-    /// <summary>Creates the record, or returns the one an earlier attempt created.</summary>
+    /// <summary>Creates the record (claimed by the attempt that fills in its claim), or returns the one an earlier attempt created.</summary>
     Task<IntakeRecordEntity> GetOrAddAsync(IntakeRecordEntity record, CancellationToken cancellationToken);
 
-    Task MarkQueuedAsync(IntakeRecordEntity record, DateTimeOffset completedAt, CancellationToken cancellationToken);
+    /// <summary>
+    /// Claims an unfinished record for <paramref name="claimant"/> if the row is still as read. False when it is
+    /// queued, another attempt holds a live claim, or another attempt changed it first: that attempt finishes it.
+    /// </summary>
+    Task<bool> TryClaimAsync(IntakeRecordEntity record, string claimant, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Gives the claim back after a failed attempt, so a retry can finish the event at once. Best effort: an unreleased claim lapses.</summary>
+    Task ReleaseAsync(IntakeRecordEntity record, CancellationToken cancellationToken);
+
+    /// <summary>Marks the claimed record queued. False when another attempt took the record over (this claim had lapsed) and marks it itself.</summary>
+    Task<bool> MarkQueuedAsync(IntakeRecordEntity record, DateTimeOffset completedAt, CancellationToken cancellationToken);
 
     /// <summary>Records that stopped before being queued and are older than <paramref name="olderThan"/>.</summary>
     IAsyncEnumerable<IntakeRecordEntity> FindUnfinishedAsync(DateTimeOffset olderThan, CancellationToken cancellationToken);
@@ -59,6 +80,13 @@ public interface IIntakeRecords
 /// <inheritdoc />
 public sealed class IntakeRecords(StorageClients clients, IOptions<StorageOptions> options) : IIntakeRecords
 {
+    /// <summary>
+    /// How long a claim keeps other attempts off an event. Longer than one event's intake takes (a handful of storage
+    /// requests, each giving up within seconds), so a live claim means an attempt is still at work; far shorter than
+    /// the nightly sweep's 15 minutes. A claim outlives it only when its attempt crashed without giving it back.
+    /// </summary>
+    public static readonly TimeSpan InProgressWindow = TimeSpan.FromMinutes(2);
+
     private TableClient Table => clients.Tables.GetTableClient(options.Value.IntakeTable);
 
     /// <summary>The table key of an event id: ids may hold characters table keys cannot.</summary>
@@ -80,11 +108,60 @@ public sealed class IntakeRecords(StorageClients clients, IOptions<StorageOption
         }
     }
 
-    public async Task MarkQueuedAsync(IntakeRecordEntity record, DateTimeOffset completedAt, CancellationToken cancellationToken)
+    public async Task<bool> TryClaimAsync(IntakeRecordEntity record, string claimant, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (record.IntakeStage == IntakeStage.Queued || record.IsClaimedAt(now))
+        {
+            return false;
+        }
+
+        record.ClaimedBy = claimant;
+        record.ClaimedAt = now;
+        try
+        {
+            var response = await Table.UpdateEntityAsync(record, record.ETag, TableUpdateMode.Replace, cancellationToken);
+            record.ETag = response.Headers.ETag ?? record.ETag;
+            return true;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 412)
+        {
+            return false;
+        }
+    }
+
+    public async Task ReleaseAsync(IntakeRecordEntity record, CancellationToken cancellationToken)
+    {
+        // Only an attempt that did not mark the record queued gives its claim back, so the stored stage is Received.
+        record.Stage = nameof(IntakeStage.Received);
+        record.CompletedAt = null;
+        record.ClaimedBy = null;
+        record.ClaimedAt = null;
+        try
+        {
+            var response = await Table.UpdateEntityAsync(record, record.ETag, TableUpdateMode.Replace, cancellationToken);
+            record.ETag = response.Headers.ETag ?? record.ETag;
+        }
+        catch (Exception ex) when (ex is RequestFailedException || StorageUnavailableException.IsUnavailable(ex, cancellationToken))
+        {
+            // 412: another attempt took the lapsed claim over. Anything else: storage is down and the claim lapses.
+        }
+    }
+
+    public async Task<bool> MarkQueuedAsync(IntakeRecordEntity record, DateTimeOffset completedAt, CancellationToken cancellationToken)
     {
         record.Stage = nameof(IntakeStage.Queued);
         record.CompletedAt = completedAt;
-        await Table.UpdateEntityAsync(record, ETag.All, TableUpdateMode.Merge, cancellationToken);
+        try
+        {
+            // Guarded by the claim's ETag: an attempt whose claim lapsed and was taken over does not overwrite the new claimant's row.
+            var response = await Table.UpdateEntityAsync(record, record.ETag, TableUpdateMode.Merge, cancellationToken);
+            record.ETag = response.Headers.ETag ?? record.ETag;
+            return true;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 412)
+        {
+            return false;
+        }
     }
 
     public async IAsyncEnumerable<IntakeRecordEntity> FindUnfinishedAsync(DateTimeOffset olderThan, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)

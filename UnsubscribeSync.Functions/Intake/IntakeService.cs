@@ -89,12 +89,21 @@ public sealed partial class IntakeService(
             return false;
         }
 
-        await FinishAsync(record, StoredEvent.Deserialize(record.EventJson), cancellationToken);
+        if (!await intakeRecords.TryClaimAsync(record, NewClaimant(), timeProvider.GetUtcNow(), cancellationToken))
+        {
+            // A retry of the webhook is finishing it right now (or just did).
+            return false;
+        }
+
+        await FinishClaimedAsync(record, StoredEvent.Deserialize(record.EventJson), cancellationToken);
         return true;
     }
 
     private async Task<bool> AcceptOneAsync(ConsentEvent e, CancellationToken cancellationToken)
     {
+        // The record is created already claimed, so a new event costs no extra request for its claim.
+        var claimant = NewClaimant();
+        var now = timeProvider.GetUtcNow();
         var fresh = new IntakeRecordEntity
         {
             PartitionKey = IntakeRecords.KeyOf(e.Id),
@@ -102,6 +111,8 @@ public sealed partial class IntakeService(
             EmailKey = e.Email.Key,
             ReceivedAt = e.ReceivedAt,
             EventJson = StoredEvent.Serialize(e),
+            ClaimedBy = claimant,
+            ClaimedAt = now,
         };
         var record = await intakeRecords.GetOrAddAsync(fresh, cancellationToken);
         if (record.IntakeStage == IntakeStage.Queued)
@@ -109,12 +120,36 @@ public sealed partial class IntakeService(
             return false;
         }
 
+        if (!ReferenceEquals(record, fresh) && !await intakeRecords.TryClaimAsync(record, claimant, now, cancellationToken))
+        {
+            // Another delivery of this event is finishing it at this moment and queues its push; finishing it here too
+            // would push twice. It is reported as a duplicate (202); if that delivery fails, its retry or the sweep finishes it.
+            Log.InProgressElsewhere(logger);
+            return false;
+        }
+
         // A retry finishes the event as it was first received, whatever the retry's body says.
         var original = ReferenceEquals(record, fresh) ? e : StoredEvent.Deserialize(record.EventJson);
-        await FinishAsync(record, original, cancellationToken);
+        await FinishClaimedAsync(record, original, cancellationToken);
 
         // An earlier attempt that stopped half-way was answered 503, so finishing it now is its acceptance.
         return true;
+    }
+
+    private static string NewClaimant() => Guid.NewGuid().ToString("N");
+
+    private async Task FinishClaimedAsync(IntakeRecordEntity record, ConsentEvent e, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await FinishAsync(record, e, cancellationToken);
+        }
+        catch
+        {
+            // The caller is answered 503 and retries; with the claim still held, that retry would be told "duplicate".
+            await intakeRecords.ReleaseAsync(record, CancellationToken.None);
+            throw;
+        }
     }
 
     private async Task FinishAsync(IntakeRecordEntity record, ConsentEvent e, CancellationToken cancellationToken)
@@ -151,7 +186,11 @@ public sealed partial class IntakeService(
                 cancellationToken);
         }
 
-        await intakeRecords.MarkQueuedAsync(record, now, cancellationToken);
+        if (!await intakeRecords.MarkQueuedAsync(record, now, cancellationToken))
+        {
+            Log.ClaimLapsed(logger);
+        }
+
         if (applied.Decision == ConsentDecision.Superseded)
         {
             Log.Superseded(logger, e.Email.LogId);
@@ -168,5 +207,11 @@ public sealed partial class IntakeService(
 
         [LoggerMessage(EventId = 102, Level = LogLevel.Error, Message = "Storage is unavailable during webhook intake; the caller is asked to retry")]
         public static partial void StorageUnavailable(ILogger logger, Exception exception);
+
+        [LoggerMessage(EventId = 103, Level = LogLevel.Information, Message = "Webhook intake: an event is being finished by another delivery of it at this moment; reported as a duplicate")]
+        public static partial void InProgressElsewhere(ILogger logger);
+
+        [LoggerMessage(EventId = 104, Level = LogLevel.Warning, Message = "Webhook intake: an event took longer than its claim, and another attempt took it over; its push may be sent twice")]
+        public static partial void ClaimLapsed(ILogger logger);
     }
 }

@@ -19,6 +19,14 @@ public sealed class NightlySyncOptions
     [Range(typeof(TimeSpan), "00:01:00", "1.00:00:00", ErrorMessage = "Sync:StallAfter must be between 1 minute and 1 day.")]
     public TimeSpan StallAfter { get; set; } = TimeSpan.FromMinutes(30);
 
+    /// <summary>
+    /// How long a batch's claim keeps other copies of its message away. It must outlast the longest batch (one
+    /// query page, or a write of 200 with its reads, each Salesforce call up to <c>Salesforce:TotalTimeout</c>),
+    /// or a resumed copy could write beside a live one; only a claim whose worker died should ever lapse.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:01:00", "1.00:00:00", ErrorMessage = "Sync:BatchClaimLifetime must be between 1 minute and 1 day.")]
+    public TimeSpan BatchClaimLifetime { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>Intake records older than this that never reached the push queue are finished first.</summary>
     public TimeSpan IntakeSweepAge { get; set; } = TimeSpan.FromMinutes(15);
 

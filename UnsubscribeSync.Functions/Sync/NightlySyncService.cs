@@ -31,8 +31,9 @@ public interface INightlySyncService
 
 /// <summary>
 /// The timer's planner. The lease row in SyncState names the open run; a tick that finds one closes it if
-/// all its batches reported, resumes it if it stalled, and otherwise waits. A new run takes the lease with
-/// an ETag (so two ticks cannot both start one), finishes half-done webhook intakes, and queues two
+/// all its batches reported, resumes it if it stalled (queuing only batches no live claim says are running),
+/// and otherwise waits; a lease whose run has no row yet is still being planned. A new run takes the lease
+/// with an ETag (so two ticks cannot both start one), finishes half-done webhook intakes, and queues two
 /// inbound batches; every further batch is planned by the batches themselves.
 /// </summary>
 public sealed partial class NightlySyncService(
@@ -62,7 +63,19 @@ public sealed partial class NightlySyncService(
         if (lease?.RunId is { } openRunId)
         {
             var open = await store.GetRunAsync(openRunId, cancellationToken);
-            if (open is not null && open.SyncPhase != SyncPhase.Completed)
+            if (open is null)
+            {
+                // The tick that took the lease writes its run row only after finishing half-done intakes, so a missing row
+                // means that tick is still planning; only a lease older than the stall limit belongs to a tick that died.
+                if (now - lease.UpdatedAt < options.StallAfter)
+                {
+                    Log.StillPlanning(logger, openRunId);
+                    return NightlySyncOutcome.Waiting;
+                }
+
+                Log.PlanningAbandoned(logger, openRunId);
+            }
+            else if (open.SyncPhase != SyncPhase.Completed)
             {
                 if (open.BatchesDone == open.BatchesPlanned)
                 {
@@ -72,13 +85,27 @@ public sealed partial class NightlySyncService(
                 else if (now - open.LastProgressAt >= options.StallAfter)
                 {
                     var requeued = 0;
+                    var running = 0;
                     await foreach (var batch in store.PendingBatchesAsync(openRunId, cancellationToken))
                     {
+                        if (batch.IsClaimedAt(now))
+                        {
+                            // Its claimant is still within its lifetime: a second copy would write to Salesforce beside it.
+                            running++;
+                            continue;
+                        }
+
                         await queue.SendAsync(new PlannedBatch(openRunId, batch.BatchId), cancellationToken);
                         requeued++;
                     }
 
-                    Log.Resumed(logger, openRunId, requeued);
+                    if (requeued == 0 && running > 0)
+                    {
+                        Log.StillRunning(logger, openRunId, open.BatchesDone, open.BatchesPlanned);
+                        return NightlySyncOutcome.Waiting;
+                    }
+
+                    Log.Resumed(logger, openRunId, requeued, running);
                     return NightlySyncOutcome.Resumed;
                 }
                 else
@@ -99,6 +126,12 @@ public sealed partial class NightlySyncService(
         }
 
         var intakes = await SweepIntakesAsync(now - options.IntakeSweepAge, options.IntakeSweepLimit, cancellationToken);
+        if ((await store.GetLeaseAsync(cancellationToken))?.RunId != runId)
+        {
+            // The sweep outlasted the stall limit and another tick took the lease over as abandoned: that tick's run stands.
+            Log.LostRace(logger);
+            return NightlySyncOutcome.Waiting;
+        }
 
         var watermark = (await store.GetWatermarkAsync(cancellationToken))?.Watermark;
         var full = options.ForceFullReconcile || watermark is null;
@@ -163,13 +196,19 @@ public sealed partial class NightlySyncService(
         [LoggerMessage(EventId = 503, Level = LogLevel.Information, Message = "Sync run {RunId} is still running ({Done} of {Planned} batches done); this tick waits")]
         public static partial void StillRunning(ILogger logger, string runId, int done, int planned);
 
-        [LoggerMessage(EventId = 504, Level = LogLevel.Warning, Message = "Sync run {RunId} had stalled; {Requeued} unfinished batches queued again")]
-        public static partial void Resumed(ILogger logger, string runId, int requeued);
+        [LoggerMessage(EventId = 504, Level = LogLevel.Warning, Message = "Sync run {RunId} had stalled; {Requeued} unfinished batches queued again, {Running} left to the copies still running them")]
+        public static partial void Resumed(ILogger logger, string runId, int requeued, int running);
 
         [LoggerMessage(EventId = 505, Level = LogLevel.Information, Message = "Another invocation started a sync run at the same moment; this one stands down")]
         public static partial void LostRace(ILogger logger);
 
         [LoggerMessage(EventId = 506, Level = LogLevel.Warning, Message = "More than {Limit} half-finished intakes; the rest are finished by the next run")]
         public static partial void IntakeSweepCapped(ILogger logger, int limit);
+
+        [LoggerMessage(EventId = 507, Level = LogLevel.Information, Message = "Sync run {RunId} holds the lease and is still being planned; this tick waits")]
+        public static partial void StillPlanning(ILogger logger, string runId);
+
+        [LoggerMessage(EventId = 508, Level = LogLevel.Warning, Message = "Sync run {RunId} took the lease but was never planned (its tick died); this tick takes the lease over")]
+        public static partial void PlanningAbandoned(ILogger logger, string runId);
     }
 }

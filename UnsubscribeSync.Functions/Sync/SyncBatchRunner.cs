@@ -7,7 +7,10 @@ namespace UnsubscribeSync.Functions.Sync;
 /// <summary>Runs one sync batch from the queue.</summary>
 public interface ISyncBatchRunner
 {
-    /// <summary>Executes the batch (once: a batch already recorded is skipped) and records its result under the run.</summary>
+    /// <summary>
+    /// Executes the batch (once: a batch already recorded is skipped, and a copy that finds another copy's live claim
+    /// on it stands down) and records its result under the run.
+    /// </summary>
     /// <param name="messageText">The queue message (a <see cref="SyncBatchMessage"/>).</param>
     /// <param name="dequeueCount">The queue's delivery count; on the last attempt a failing batch is recorded as abandoned so the run can finish.</param>
     /// <param name="cancellationToken">Cancels the work.</param>
@@ -47,6 +50,28 @@ public sealed partial class SyncBatchRunner(
             return;
         }
 
+        if (!await store.TryClaimBatchAsync(batch, Guid.NewGuid().ToString("N"), options.Value.BatchClaimLifetime, cancellationToken))
+        {
+            // Another copy of this message is running the batch and will record it; if its worker dies, its claim lapses
+            // and the stall path queues the batch again. Completing this copy's message loses nothing.
+            Log.StoodDown(logger, message.RunId, message.BatchId);
+            return;
+        }
+
+        try
+        {
+            await RunClaimedAsync(message, batch, run, dequeueCount, cancellationToken);
+        }
+        catch
+        {
+            // The queue retries this message; with the claim still held, that retry would stand down instead of running it.
+            await store.ReleaseBatchClaimAsync(batch, CancellationToken.None);
+            throw;
+        }
+    }
+
+    private async Task RunClaimedAsync(SyncBatchMessage message, SyncBatchEntity batch, SyncRunEntity run, long dequeueCount, CancellationToken cancellationToken)
+    {
         var item = SyncWorkItem.FromJson(batch.ItemJson);
         var context = new SyncBatchContext(run, budget);
         using var calls = SalesforceCallMeter.Start();
@@ -103,5 +128,8 @@ public sealed partial class SyncBatchRunner(
 
         [LoggerMessage(EventId = 540, Level = LogLevel.Error, Message = "Sync run {RunId}: batch {BatchId} ({Kind}) failed on attempt {Attempt} and is given up")]
         public static partial void BatchAbandoned(ILogger logger, Exception exception, string runId, string batchId, string kind, long attempt);
+
+        [LoggerMessage(EventId = 542, Level = LogLevel.Information, Message = "Sync run {RunId}: batch {BatchId} is being run by another copy of its message; this copy stands down")]
+        public static partial void StoodDown(ILogger logger, string runId, string batchId);
     }
 }

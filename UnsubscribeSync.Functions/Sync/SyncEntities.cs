@@ -97,7 +97,19 @@ public sealed class SyncBatchEntity : ITableEntity
     /// <summary>What the batch did, as JSON (<see cref="SyncCounters"/>).</summary>
     public string? ResultJson { get; set; }
 
+    /// <summary>
+    /// The copy of the batch's message that is running it. A batch can be on the queue twice (a resumed run, a
+    /// redelivery); a second copy that finds a live claim stands down instead of writing to Salesforce again.
+    /// </summary>
+    public string? ClaimedBy { get; set; }
+
+    /// <summary>When the claim lapses (<c>Sync:BatchClaimLifetime</c> after it was taken), so a copy whose worker died holds the batch no longer.</summary>
+    public DateTimeOffset? ClaimedUntil { get; set; }
+
     public string BatchId => RowKey[RowKeyPrefix.Length..];
+
+    /// <summary>Whether some copy of the batch's message holds a claim that has not lapsed at <paramref name="now"/>.</summary>
+    public bool IsClaimedAt(DateTimeOffset now) => ClaimedBy is not null && ClaimedUntil > now;
 
     public static string RowKeyFor(string batchId) => RowKeyPrefix + batchId;
 }

@@ -141,6 +141,51 @@ public sealed class SyncRunStore(StorageClients clients, IOptions<StorageOptions
     }
 
     /// <summary>
+    /// Claims a batch for one copy of its message until <paramref name="lifetime"/> has passed, if the row is still as
+    /// read. False when the batch is done or another copy holds a live claim or claimed it first: that copy runs it.
+    /// </summary>
+    public async Task<bool> TryClaimBatchAsync(SyncBatchEntity batch, string claimant, TimeSpan lifetime, CancellationToken cancellationToken)
+    {
+        var now = timeProvider.GetUtcNow();
+        if (batch.Done || batch.IsClaimedAt(now))
+        {
+            return false;
+        }
+
+        batch.ClaimedBy = claimant;
+        batch.ClaimedUntil = now + lifetime;
+        try
+        {
+            var response = await Runs.UpdateEntityAsync(batch, batch.ETag, TableUpdateMode.Replace, cancellationToken);
+            batch.ETag = response.Headers.ETag ?? batch.ETag;
+            return true;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 412)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Gives a claim back (the claimant failed), so the queue's retry of the same message can run the batch at once
+    /// instead of standing down. Best effort: a claim that cannot be given back simply lapses.
+    /// </summary>
+    public async Task ReleaseBatchClaimAsync(SyncBatchEntity batch, CancellationToken cancellationToken)
+    {
+        batch.ClaimedBy = null;
+        batch.ClaimedUntil = null;
+        try
+        {
+            var response = await Runs.UpdateEntityAsync(batch, batch.ETag, TableUpdateMode.Replace, cancellationToken);
+            batch.ETag = response.Headers.ETag ?? batch.ETag;
+        }
+        catch (Exception ex) when (ex is RequestFailedException || StorageUnavailableException.IsUnavailable(ex, cancellationToken))
+        {
+            // 412: another copy took the lapsed claim over, and the batch is its now. Anything else: the claim lapses.
+        }
+    }
+
+    /// <summary>
     /// Records a batch as done with its result, adds its follow-up batches, and counts it on the run, all in
     /// one transaction. When it is the last batch of the inbound phase, <paramref name="nextPhase"/> is planned
     /// in the same transaction; when it is the last of the outbound phase, the run is ready to close.
@@ -213,7 +258,7 @@ public sealed class SyncRunStore(StorageClients clients, IOptions<StorageOptions
         }
     }
 
-    /// <summary>Batches of a run that have not reported yet (to re-enqueue when the run stalled).</summary>
+    /// <summary>Batches of a run that have not reported yet (to re-enqueue when the run stalled, unless a live claim says one is still running).</summary>
     public async IAsyncEnumerable<SyncBatchEntity> PendingBatchesAsync(string runId, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var from = SyncBatchEntity.RowKeyPrefix;

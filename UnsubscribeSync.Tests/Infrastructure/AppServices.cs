@@ -33,8 +33,12 @@ public static class AppServices
         ["Salesforce:TotalTimeout"] = "00:00:30",
     };
 
-    /// <summary>Builds the service provider; <paramref name="overrides"/> replace or add settings (null removes one).</summary>
-    public static ServiceProvider Build(TestStorage storage, SalesforceSandboxFixture? sandbox, IDictionary<string, string?>? overrides = null)
+    /// <summary>
+    /// Builds the service provider; <paramref name="overrides"/> replace or add settings (null removes one), and
+    /// <paramref name="configureServices"/> registers before the app does (the app's registrations do not replace them).
+    /// </summary>
+    public static ServiceProvider Build(
+        TestStorage storage, SalesforceSandboxFixture? sandbox, IDictionary<string, string?>? overrides = null, Action<IServiceCollection>? configureServices = null)
     {
         var settings = Settings(storage, sandbox);
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
@@ -47,6 +51,7 @@ public static class AppServices
         services.AddSingleton<IConfiguration>(configuration);
         services.AddSingleton<ILoggerFactory>(NullLoggerFactory.Instance);
         services.AddSingleton(typeof(ILogger<>), typeof(NullLogger<>));
+        configureServices?.Invoke(services);
         services.AddUnsubscribeSync(configuration);
         return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
     }

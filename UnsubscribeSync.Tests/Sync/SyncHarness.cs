@@ -51,7 +51,9 @@ internal sealed class SyncHarness : IAsyncDisposable
 
     public IIntakeService Intake => _services.GetRequiredService<IIntakeService>();
 
-    public static async Task<SyncHarness> CreateAsync(SalesforceSandboxFixture sandbox, IDictionary<string, string?>? settings = null, bool reset = true)
+    // configureServices registers before the app does, e.g. an HTTP handler that holds a request at a chosen point.
+    public static async Task<SyncHarness> CreateAsync(
+        SalesforceSandboxFixture sandbox, IDictionary<string, string?>? settings = null, bool reset = true, Action<IServiceCollection>? configureServices = null)
     {
         var ct = TestContext.Current.CancellationToken;
         var storage = new TestStorage();
@@ -81,6 +83,7 @@ internal sealed class SyncHarness : IAsyncDisposable
         services.AddSingleton<TimeProvider>(storage.Time);
         services.AddSingleton<ILoggerFactory>(NullLoggerFactory.Instance);
         services.AddSingleton(typeof(ILogger<>), typeof(NullLogger<>));
+        configureServices?.Invoke(services);
         services.AddUnsubscribeSync(new ConfigurationBuilder().AddInMemoryCollection(configuration).Build());
         var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
 

@@ -95,7 +95,7 @@ public sealed partial class NightlySyncService(
                             continue;
                         }
 
-                        await queue.SendAsync(new PlannedBatch(openRunId, batch.BatchId), cancellationToken);
+                        await queue.SendAsync(new SyncBatchMessage(openRunId, batch.BatchId), cancellationToken);
                         requeued++;
                     }
 

@@ -7,15 +7,15 @@ namespace UnsubscribeSync.Functions.Sync;
 /// <summary>Puts sync batches on the <c>sync-batches</c> queue (Base64, as the trigger expects).</summary>
 public interface ISyncBatchQueue
 {
-    Task SendAsync(PlannedBatch batch, CancellationToken cancellationToken);
+    Task SendAsync(SyncBatchMessage batch, CancellationToken cancellationToken);
 }
 
 /// <inheritdoc />
 public sealed class SyncBatchQueue(StorageClients clients, IOptions<StorageOptions> options) : ISyncBatchQueue
 {
-    public async Task SendAsync(PlannedBatch batch, CancellationToken cancellationToken)
+    public async Task SendAsync(SyncBatchMessage batch, CancellationToken cancellationToken)
     {
         var queue = clients.Queues.GetQueueClient(options.Value.SyncBatchQueue);
-        await queue.SendMessageAsync(new SyncBatchMessage(batch.RunId, batch.BatchId).ToJson(), cancellationToken);
+        await queue.SendMessageAsync(batch.ToJson(), cancellationToken);
     }
 }

@@ -6,14 +6,11 @@ using UnsubscribeSync.Functions.Storage;
 
 namespace UnsubscribeSync.Functions.Sync;
 
-/// <summary>A batch to enqueue: its run and row.</summary>
-public sealed record PlannedBatch(string RunId, string BatchId);
-
 /// <summary>What recording a batch's completion did to its run.</summary>
 /// <param name="Enqueue">New batches (continuations, writes, the next phase) to put on the queue.</param>
 /// <param name="ReadyToClose">This was the last batch: the caller closes the run.</param>
 /// <param name="AlreadyDone">The batch had been recorded before (a redelivered message).</param>
-public sealed record BatchCompletion(IReadOnlyList<PlannedBatch> Enqueue, bool ReadyToClose, bool AlreadyDone);
+public sealed record BatchCompletion(IReadOnlyList<SyncBatchMessage> Enqueue, bool ReadyToClose, bool AlreadyDone);
 
 /// <summary>
 /// The run bookkeeping in Table Storage: the lease and watermark rows (SyncState) and the run and batch
@@ -77,26 +74,25 @@ public sealed class SyncRunStore(StorageClients clients, IOptions<StorageOptions
     }
 
     /// <summary>Moves the watermark forward (never back), guarded by its ETag so two closers cannot both move it.</summary>
-    public async Task<bool> AdvanceWatermarkAsync(string runId, DateTimeOffset watermark, DateTimeOffset? highestSeen, CancellationToken cancellationToken)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            var current = await GetWatermarkAsync(cancellationToken);
-            if (current?.Watermark is { } existing && existing >= watermark)
+    public Task<bool> AdvanceWatermarkAsync(string runId, DateTimeOffset watermark, DateTimeOffset? highestSeen, CancellationToken cancellationToken) =>
+        // Another closer may move it at the same moment; every attempt reads again and only moves forward.
+        OptimisticConcurrency.RetryAsync(
+            async _ =>
             {
-                return current.RunId == runId;
-            }
+                var current = await GetWatermarkAsync(cancellationToken);
+                if (current?.Watermark is { } existing && existing >= watermark)
+                {
+                    return current.RunId == runId;
+                }
 
-            var row = new SyncStateEntity
-            {
-                RowKey = SyncStateEntity.WatermarkRow,
-                RunId = runId,
-                Watermark = watermark,
-                HighestSystemModstamp = highestSeen,
-                UpdatedAt = timeProvider.GetUtcNow(),
-            };
-            try
-            {
+                var row = new SyncStateEntity
+                {
+                    RowKey = SyncStateEntity.WatermarkRow,
+                    RunId = runId,
+                    Watermark = watermark,
+                    HighestSystemModstamp = highestSeen,
+                    UpdatedAt = timeProvider.GetUtcNow(),
+                };
                 if (current is null)
                 {
                     await State.AddEntityAsync(row, cancellationToken);
@@ -107,16 +103,12 @@ public sealed class SyncRunStore(StorageClients clients, IOptions<StorageOptions
                 }
 
                 return true;
-            }
-            catch (RequestFailedException ex) when (ex.Status is 409 or 412 && attempt < MaxConcurrencyAttempts)
-            {
-                // Another closer moved it; read again and only move forward.
-            }
-        }
-    }
+            },
+            MaxConcurrencyAttempts,
+            cancellationToken);
 
     /// <summary>Creates the run row and its first batches in one transaction.</summary>
-    public async Task<IReadOnlyList<PlannedBatch>> CreateRunAsync(SyncRunEntity run, IReadOnlyList<SyncWorkItem> seeds, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<SyncBatchMessage>> CreateRunAsync(SyncRunEntity run, IReadOnlyList<SyncWorkItem> seeds, CancellationToken cancellationToken)
     {
         var now = timeProvider.GetUtcNow();
         var batches = seeds.Select(item => NewBatch(run.PartitionKey, item, now)).ToList();
@@ -125,7 +117,7 @@ public sealed class SyncRunStore(StorageClients clients, IOptions<StorageOptions
         var actions = new List<TableTransactionAction> { new(TableTransactionActionType.Add, run) };
         actions.AddRange(batches.Select(b => new TableTransactionAction(TableTransactionActionType.Add, b)));
         await Runs.SubmitTransactionAsync(actions, cancellationToken);
-        return batches.Select(b => new PlannedBatch(run.PartitionKey, b.BatchId)).ToList();
+        return [.. batches.Select(b => new SyncBatchMessage(run.PartitionKey, b.BatchId))];
     }
 
     public async Task<SyncRunEntity?> GetRunAsync(string runId, CancellationToken cancellationToken)
@@ -200,62 +192,61 @@ public sealed class SyncRunStore(StorageClients clients, IOptions<StorageOptions
         Func<SyncRunEntity, IReadOnlyList<SyncWorkItem>> nextPhase,
         CancellationToken cancellationToken)
     {
-        for (var attempt = 1; ; attempt++)
-        {
-            var run = await GetRunAsync(runId, cancellationToken) ?? throw new InvalidOperationException($"Sync run {runId} does not exist.");
-            var batch = await GetBatchAsync(runId, batchId, cancellationToken) ?? throw new InvalidOperationException($"Sync batch {batchId} of run {runId} does not exist.");
-            if (batch.Done)
+        // Every batch of a run reports into the run row, so they contend for it: each attempt re-reads and recounts,
+        // with a short jittered pause so a dozen batches finishing together do not collide again at once.
+        return await OptimisticConcurrency.RetryAsync(
+            async _ =>
             {
-                return new BatchCompletion([], false, true);
-            }
-
-            var now = timeProvider.GetUtcNow();
-            batch.Done = true;
-            batch.CompletedAt = now;
-            batch.ResultJson = result.ToJson();
-            var added = children.Select(item => NewBatch(runId, item, now)).ToList();
-
-            run.BatchesDone++;
-            run.BatchesPlanned += added.Count;
-            run.LastProgressAt = now;
-            run.BudgetStopped |= budgetStopped;
-            run.InboundIncomplete |= inboundIncomplete;
-            var readyToClose = false;
-            if (run.BatchesDone == run.BatchesPlanned)
-            {
-                if (run.SyncPhase == SyncPhase.Inbound)
+                var run = await GetRunAsync(runId, cancellationToken) ?? throw new InvalidOperationException($"Sync run {runId} does not exist.");
+                var batch = await GetBatchAsync(runId, batchId, cancellationToken) ?? throw new InvalidOperationException($"Sync batch {batchId} of run {runId} does not exist.");
+                if (batch.Done)
                 {
-                    // The outbound pass starts only after inbound: it then knows which links inbound confirmed.
-                    run.Phase = nameof(SyncPhase.Outbound);
-                    var next = nextPhase(run).Select(item => NewBatch(runId, item, now)).ToList();
-                    added.AddRange(next);
-                    run.BatchesPlanned += next.Count;
+                    return new BatchCompletion([], false, true);
                 }
 
+                var now = timeProvider.GetUtcNow();
+                batch.Done = true;
+                batch.CompletedAt = now;
+                batch.ResultJson = result.ToJson();
+                var added = children.Select(item => NewBatch(runId, item, now)).ToList();
+
+                run.BatchesDone++;
+                run.BatchesPlanned += added.Count;
+                run.LastProgressAt = now;
+                run.BudgetStopped |= budgetStopped;
+                run.InboundIncomplete |= inboundIncomplete;
+                var readyToClose = false;
                 if (run.BatchesDone == run.BatchesPlanned)
                 {
-                    run.Phase = nameof(SyncPhase.Closing);
-                    readyToClose = true;
-                }
-            }
+                    if (run.SyncPhase == SyncPhase.Inbound)
+                    {
+                        // The outbound pass starts only after inbound: it then knows which links inbound confirmed.
+                        run.Phase = nameof(SyncPhase.Outbound);
+                        var next = nextPhase(run).Select(item => NewBatch(runId, item, now)).ToList();
+                        added.AddRange(next);
+                        run.BatchesPlanned += next.Count;
+                    }
 
-            var actions = new List<TableTransactionAction>
-            {
-                new(TableTransactionActionType.UpdateReplace, run, run.ETag),
-                new(TableTransactionActionType.UpdateReplace, batch, batch.ETag),
-            };
-            actions.AddRange(added.Select(b => new TableTransactionAction(TableTransactionActionType.Add, b)));
-            try
-            {
+                    if (run.BatchesDone == run.BatchesPlanned)
+                    {
+                        run.Phase = nameof(SyncPhase.Closing);
+                        readyToClose = true;
+                    }
+                }
+
+                var actions = new List<TableTransactionAction>
+                {
+                    new(TableTransactionActionType.UpdateReplace, run, run.ETag),
+                    new(TableTransactionActionType.UpdateReplace, batch, batch.ETag),
+                };
+                actions.AddRange(added.Select(b => new TableTransactionAction(TableTransactionActionType.Add, b)));
+
                 await Runs.SubmitTransactionAsync(actions, cancellationToken);
-                return new BatchCompletion(added.Select(b => new PlannedBatch(runId, b.BatchId)).ToList(), readyToClose, false);
-            }
-            catch (TableTransactionFailedException ex) when (ex.Status is 409 or 412 && attempt < MaxConcurrencyAttempts)
-            {
-                // Another batch of the run reported at the same moment; read the run again and recount.
-                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(5, 50) * Math.Min(attempt, 5)), cancellationToken);
-            }
-        }
+                return new BatchCompletion([.. added.Select(b => new SyncBatchMessage(runId, b.BatchId))], readyToClose, false);
+            },
+            MaxConcurrencyAttempts,
+            cancellationToken,
+            backoff: TimeSpan.FromMilliseconds(25));
     }
 
     /// <summary>Batches of a run that have not reported yet (to re-enqueue when the run stalled, unless a live claim says one is still running).</summary>

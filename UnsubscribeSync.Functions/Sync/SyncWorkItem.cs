@@ -62,7 +62,7 @@ public sealed record SyncWorkItem
         JsonSerializer.Deserialize<SyncWorkItem>(json, Json) ?? throw new FormatException("Empty sync work item.");
 }
 
-/// <summary>The queue message for one batch: which run, which batch row. The work itself is read from the row.</summary>
+/// <summary>One planned batch, and its queue message: which run, which batch row. The work itself is read from the row.</summary>
 public sealed record SyncBatchMessage(string RunId, string BatchId)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);

@@ -176,7 +176,7 @@ public sealed partial class SalesforceWriter(
             moved.AddRange(gone.Zip(resolved, (link, redirect) => (link, redirect, RecordRedirectResolver.Deleted)));
         }
 
-        await FollowAsync(run, moved, resolution, cancellationToken);
+        await FollowAsync(run, moved, resolution, attempted: false, cancellationToken);
         return toWrite;
     }
 
@@ -224,7 +224,7 @@ public sealed partial class SalesforceWriter(
         if (needRedirect.Count > 0)
         {
             var resolved = await redirects.ResolveAsync([.. needRedirect.Select(r => (SalesforceId.Parse(r.Link.SalesforceId), r.Code))], cancellationToken);
-            await FollowAsync(run, [.. needRedirect.Zip(resolved, (r, redirect) => (r.Link, redirect, r.Code))], resolution, cancellationToken);
+            await FollowAsync(run, [.. needRedirect.Zip(resolved, (r, redirect) => (r.Link, redirect, r.Code))], resolution, attempted: true, cancellationToken);
         }
     }
 
@@ -253,11 +253,17 @@ public sealed partial class SalesforceWriter(
         }
     }
 
-    private async Task FollowAsync(Run run, List<(RecordLinkEntity Link, RecordRedirect Redirect, string Code)> moved, OptOutFieldResolution resolution, CancellationToken cancellationToken)
+    private async Task FollowAsync(Run run, List<(RecordLinkEntity Link, RecordRedirect Redirect, string Code)> moved, OptOutFieldResolution resolution, bool attempted, CancellationToken cancellationToken)
     {
         var next = new List<RecordLinkEntity>();
         foreach (var (link, redirect, code) in moved)
         {
+            if (redirect.NotFoundReason is { } notFound)
+            {
+                await RecordAsync(run, link, LinkOutcome.Failed(link.DesiredOptOut, RecordRedirect.NotFoundCode, notFound, attempted), cancellationToken);
+                continue;
+            }
+
             if (redirect.Target is not { } target)
             {
                 await RecordAsync(run, link, LinkOutcome.Dead(link.DesiredOptOut, code, redirect.DeadReason), cancellationToken);

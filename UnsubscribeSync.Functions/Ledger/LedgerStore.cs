@@ -135,6 +135,17 @@ public sealed partial class LedgerStore(StorageClients clients, IOptions<Storage
         var desired = state.ConsentState == ConsentState.Unsubscribed;
         foreach (var link in links.Values)
         {
+            // A deleted record may have been restored since: a new explicit event tries it once more (a failed write
+            // costs one call and kills it again). A change read from another record says nothing about this one.
+            var revive = link.CanRevive && decision is (ConsentDecision.Applied or ConsentDecision.Reaffirmed)
+                && (!e.ReadFromRecord || e.SalesforceId?.Value == link.SalesforceId);
+            if (revive)
+            {
+                link.Revive(desired, e.Id, "A new event arrived for the address; the record may have been restored, so it is written again.", now);
+                changedLinks.Add(link);
+                continue;
+            }
+
             // The address is the unit of consent: a new state asks every record linked to it for the new value;
             // a repeated one retries the records not yet confirmed, and spends no call on those that are.
             var asked = decision switch

@@ -1,5 +1,8 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
 using UnsubscribeSync.Functions.Ledger;
 using UnsubscribeSync.Functions.Shared;
+using UnsubscribeSync.Functions.Sync;
 using UnsubscribeSync.Tests.Infrastructure;
 
 namespace UnsubscribeSync.Tests.Sync;
@@ -11,6 +14,9 @@ namespace UnsubscribeSync.Tests.Sync;
 public sealed class LinkLifecycleTests(SalesforceSandboxFixture sandbox) : IClassFixture<SalesforceSandboxFixture>
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static Dictionary<string, string?> Settings(params (string Key, string Value)[] pairs) =>
+        pairs.ToDictionary(p => p.Key, p => (string?)p.Value);
 
     [Fact]
     public async Task RunNightly_DeadRecordUndeleted_RevivesLinkAndWritesOptOut()
@@ -53,5 +59,61 @@ public sealed class LinkLifecycleTests(SalesforceSandboxFixture sandbox) : IClas
         // Assert
         var link = Assert.Single((await h.GetLedgerAsync("hidden@example.com"))!.Links);
         Assert.Equal((LinkStatus.Failed, "NOT_FOUND_OR_NOT_VISIBLE"), (link.Status, link.LastErrorCode));
+    }
+
+    [Fact]
+    public async Task RunNightly_LeadLookupFailsAfterContactsLinked_RetryLinksTheLeads()
+    {
+        // Arrange: the address matches a Contact and a Lead; the Lead query fails once the Contact is linked.
+        var gate = new LeadLookupGate();
+        await using var h = await SyncHarness.CreateAsync(
+            sandbox,
+            Settings(("Sync:ResolveByEmail", "true")),
+            configureServices: services => services.ConfigureHttpClientDefaults(client => client.AddHttpMessageHandler(() => new LeadLookupHandler(gate))));
+        var ids = await sandbox.Control.CreateRecordsAsync([SandboxRecord.Contact("both@example.com", optedOut: false), SandboxRecord.Lead("both@example.com", optedOut: false)], Ct);
+        await h.AdvanceAsync(TimeSpan.FromHours(1));
+        await h.RunNightlyAsync();
+        await h.UnsubscribeAsync("evt-both", "both@example.com", null, h.Storage.Time.GetUtcNow());
+        await h.AdvanceAsync(TimeSpan.FromHours(1));
+        gate.Failing = true;
+        await h.TickAsync();
+        await Assert.ThrowsAnyAsync<Exception>(() => h.DrainAsync());
+        await h.DrainAsync();
+        var halfWay = (await h.GetLedgerAsync("both@example.com"))!;
+
+        // Act: Salesforce answers again; the stalled run is resumed and its lookup batch runs once more.
+        gate.Failing = false;
+        await h.AdvanceAsync(TimeSpan.FromMinutes(31));
+        var resumed = await h.Services.GetRequiredService<INightlySyncService>().TickAsync(true, Ct);
+        await h.DrainAsync();
+
+        // Assert
+        Assert.Equal(NightlySyncOutcome.Resumed, resumed);
+        Assert.True(halfWay.State.AwaitingSalesforceId);
+        Assert.Equal([ids[0]], halfWay.Links.Select(l => l.SalesforceId));
+        var ledger = (await h.GetLedgerAsync("both@example.com"))!;
+        Assert.False(ledger.State.AwaitingSalesforceId);
+        Assert.Equal(ids.Order(), ledger.Links.Select(l => l.SalesforceId).Order());
+        Assert.True(await h.SalesforceOptOutAsync(ids[1]));
+    }
+
+    private sealed class LeadLookupGate
+    {
+        public volatile bool Failing;
+    }
+
+    /// <summary>Fails the lookup by email of Leads while armed, as an unavailable org would.</summary>
+    private sealed class LeadLookupHandler(LeadLookupGate gate) : DelegatingHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var query = WebUtility.UrlDecode(request.RequestUri?.Query ?? string.Empty);
+            if (gate.Failing && query.Contains("FROM Lead WHERE Email IN", StringComparison.Ordinal))
+            {
+                throw new HttpRequestException(HttpRequestError.ConnectionError, "The test refused the Lead lookup.");
+            }
+
+            return base.SendAsync(request, cancellationToken);
+        }
     }
 }

@@ -84,7 +84,11 @@ public sealed class ConsentStateEntity : ITableEntity
 /// Field ownership: <see cref="DesiredOptOut"/> and <see cref="RequestedByEventId"/> say what is wanted;
 /// <see cref="SyncedAt"/> and <see cref="SyncedEventId"/> what Salesforce last confirmed; <see cref="Attempts"/>,
 /// <see cref="LastErrorCode"/> and <see cref="LastErrorMessage"/> how the writes since the last request went;
-/// <see cref="RedirectedTo"/> which record took over a converted or merged one.
+/// <see cref="RedirectedTo"/> which record took over a converted or merged one; <see cref="OwedSince"/> when the
+/// current debt of a write began (set by <see cref="Create"/>, by <see cref="Request"/> for a new value or a link that
+/// owed nothing, by <see cref="Reopen"/> and <see cref="Revive"/>; cleared by <see cref="MarkSynced"/>,
+/// <see cref="MarkNotRequired"/>, <see cref="MarkDead"/> and <see cref="MarkRedirected"/>; failures and deferrals
+/// keep it), which the sync's budget compares with <c>Sync__MaxDeferral</c>.
 /// A <see cref="LinkStatus.Dead"/> link is final only when it was redirected (the successor carries the address);
 /// a record that was merely deleted can come back (restored from the Recycle Bin), so <see cref="Revive"/> owes it
 /// the address's value again (Pending, a new count of attempts, <see cref="RedirectedTo"/> cleared), when a new event
@@ -132,6 +136,9 @@ public sealed class RecordLinkEntity : ITableEntity
 
     public string? LastErrorMessage { get; set; }
 
+    /// <summary>When the write now owed was first asked for; null while nothing is owed. Rows from before it existed use <see cref="LinkedAt"/>.</summary>
+    public DateTimeOffset? OwedSince { get; set; }
+
     /// <summary>The record a converted lead or merged record now lives on; set only on a redirected (Dead) link.</summary>
     public string? RedirectedTo { get; set; }
 
@@ -162,6 +169,7 @@ public sealed class RecordLinkEntity : ITableEntity
         LinkedFrom = linkedFrom,
         LinkedAt = now,
         UpdatedAt = now,
+        OwedSince = now,
     };
 
     /// <summary>The address's consent asks this record for <paramref name="desiredOptOut"/>: a write is owed. A new value starts a new count of attempts.</summary>
@@ -172,6 +180,11 @@ public sealed class RecordLinkEntity : ITableEntity
             Attempts = 0;
             LastErrorCode = null;
             LastErrorMessage = null;
+            OwedSince = now;
+        }
+        else if (!IsOwed || OwedSince is null)
+        {
+            OwedSince = now;
         }
 
         DesiredOptOut = desiredOptOut;
@@ -189,6 +202,7 @@ public sealed class RecordLinkEntity : ITableEntity
         SyncedEventId = RequestedByEventId;
         LastErrorCode = null;
         LastErrorMessage = null;
+        OwedSince = null;
         UpdatedAt = now;
     }
 
@@ -198,6 +212,7 @@ public sealed class RecordLinkEntity : ITableEntity
         Status = LinkStatus.Pending;
         LastErrorCode = code;
         LastErrorMessage = reason;
+        OwedSince = now;
         UpdatedAt = now;
     }
 
@@ -226,6 +241,7 @@ public sealed class RecordLinkEntity : ITableEntity
     public void MarkDead(string code, string? reason, DateTimeOffset now)
     {
         RedirectedTo = null;
+        OwedSince = null;
         Settle(LinkStatus.Dead, code, reason, attempted: false, now);
     }
 
@@ -233,6 +249,7 @@ public sealed class RecordLinkEntity : ITableEntity
     public void MarkRedirected(string code, string targetId, string? reason, DateTimeOffset now)
     {
         RedirectedTo = targetId;
+        OwedSince = null;
         Settle(LinkStatus.Dead, code, reason, attempted: false, now);
     }
 
@@ -254,14 +271,18 @@ public sealed class RecordLinkEntity : ITableEntity
         LastErrorCode = RevivedCode;
         LastErrorMessage = reason;
         RedirectedTo = null;
+        OwedSince = now;
         UpdatedAt = now;
     }
 
     private const string RevivedCode = "REVIVED";
 
     /// <summary>Nothing is to be written (a resubscribe while resubscribes are not pushed).</summary>
-    public void MarkNotRequired(string reason, DateTimeOffset now) =>
+    public void MarkNotRequired(string reason, DateTimeOffset now)
+    {
+        OwedSince = null;
         Settle(LinkStatus.NotRequired, null, reason, attempted: false, now);
+    }
 
     private void Settle(LinkStatus status, string? code, string? message, bool attempted, DateTimeOffset now)
     {

@@ -32,6 +32,7 @@ public sealed partial class InboundSync(
     public async Task RunAsync(SyncWorkItem item, SyncBatchContext context, CancellationToken cancellationToken)
     {
         var objectType = Enum.Parse<SalesforceObjectType>(item.ObjectType!);
+        await context.RefreshUsageAsync(cancellationToken);
         if (!context.CanCallSalesforce())
         {
             context.InboundIncomplete = true;

@@ -117,6 +117,7 @@ public sealed class OutboundSync(
             return;
         }
 
+        await context.RefreshUsageAsync(cancellationToken);
         if (!context.CanCallSalesforce())
         {
             context.Count(c => c.AwaitingId += states.Count);

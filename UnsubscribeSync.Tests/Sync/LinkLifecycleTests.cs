@@ -97,6 +97,29 @@ public sealed class LinkLifecycleTests(SalesforceSandboxFixture sandbox) : IClas
         Assert.True(await h.SalesforceOptOutAsync(ids[1]));
     }
 
+    [Fact]
+    public async Task RunNightly_AboveBudgetLongerThanMaxDeferral_WritesOverdueOptOut()
+    {
+        // Arrange: the org stays above the budget share night after night.
+        await using var h = await SyncHarness.CreateAsync(sandbox, Settings(("Sync:MaxDeferral", "12:00:00")));
+        var id = (await sandbox.Control.CreateRecordsAsync([SandboxRecord.Contact("overdue@example.com", optedOut: false)], Ct))[0];
+        await h.UnsubscribeAsync("evt-overdue", "overdue@example.com", id, h.Storage.Time.GetUtcNow());
+        await sandbox.Control.UpdateSettingsAsync(new SandboxSettingsUpdate { DailyApiLimit = 1000, ApiUsage = 800 }, Ct);
+        await h.AdvanceAsync(TimeSpan.FromHours(1));
+        var first = await h.RunNightlyAsync();
+        await h.AdvanceAsync(TimeSpan.FromHours(12));
+
+        // Act
+        var second = await h.RunNightlyAsync();
+
+        // Assert
+        Assert.Equal(1, SyncHarness.Report(first).Deferred);
+        Assert.Equal(0, SyncHarness.Report(first).Written);
+        Assert.Equal(1, SyncHarness.Report(second).Written);
+        Assert.True(await h.SalesforceOptOutAsync(id));
+        Assert.Equal(LinkStatus.Synced, Assert.Single((await h.GetLedgerAsync("overdue@example.com"))!.Links).Status);
+    }
+
     private sealed class LeadLookupGate
     {
         public volatile bool Failing;

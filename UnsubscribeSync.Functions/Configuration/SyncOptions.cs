@@ -40,4 +40,11 @@ public sealed class SyncOptions
     /// <summary>Above this share of the daily API allocation, non-urgent work is deferred.</summary>
     [Range(1, 100, ErrorMessage = "Sync:ApiBudgetPercent must be between 1 and 100.")]
     public int ApiBudgetPercent { get; set; } = 75;
+
+    /// <summary>
+    /// How long an opt-out may be owed (since it was requested) before only the daily limit stops it: the nightly
+    /// sync writes it even when usage is above <see cref="ApiBudgetPercent"/>, so an org that stays busy still gets it.
+    /// </summary>
+    [Range(typeof(TimeSpan), "01:00:00", "30.00:00:00", ErrorMessage = "Sync:MaxDeferral must be between 1 hour and 30 days.")]
+    public TimeSpan MaxDeferral { get; set; } = TimeSpan.FromHours(24);
 }

@@ -66,9 +66,10 @@ public sealed partial class SalesforceWriter(
             return run.Results;
         }
 
-        if (!budget.CanCallSalesforce())
+        await budget.RefreshUsageAsync(cancellationToken);
+        owed = await AdmitAsync(run, owed, cancellationToken);
+        if (owed.Count == 0)
         {
-            await DeferAsync(run, owed, cancellationToken);
             return run.Results;
         }
 
@@ -117,11 +118,11 @@ public sealed partial class SalesforceWriter(
         foreach (var group in links.GroupBy(l => SalesforceId.Parse(l.SalesforceId).ObjectType))
         {
             var field = resolution.For(group.Key).FieldName!;
-            foreach (var chunk in group.Chunk(CollectionSize))
+            foreach (var offered in group.Chunk(CollectionSize))
             {
-                if (!run.Budget.CanCallSalesforce())
+                var chunk = await AdmitAsync(run, offered, cancellationToken);
+                if (chunk.Count == 0)
                 {
-                    await DeferAsync(run, chunk, cancellationToken);
                     continue;
                 }
 
@@ -176,18 +177,18 @@ public sealed partial class SalesforceWriter(
             moved.AddRange(gone.Zip(resolved, (link, redirect) => (link, redirect, RecordRedirectResolver.Deleted)));
         }
 
-        await FollowAsync(run, moved, resolution, cancellationToken);
+        await FollowAsync(run, moved, resolution, attempted: false, cancellationToken);
         return toWrite;
     }
 
     private async Task WriteRoundAsync(Run run, List<RecordLinkEntity> links, OptOutFieldResolution resolution, bool followRedirects, CancellationToken cancellationToken)
     {
         var needRedirect = new List<(RecordLinkEntity Link, string Code)>();
-        foreach (var chunk in links.Chunk(CollectionSize))
+        foreach (var offered in links.Chunk(CollectionSize))
         {
-            if (!run.Budget.CanCallSalesforce())
+            var chunk = (await AdmitAsync(run, offered, cancellationToken)).ToArray();
+            if (chunk.Length == 0)
             {
-                await DeferAsync(run, chunk, cancellationToken);
                 continue;
             }
 
@@ -224,7 +225,7 @@ public sealed partial class SalesforceWriter(
         if (needRedirect.Count > 0)
         {
             var resolved = await redirects.ResolveAsync([.. needRedirect.Select(r => (SalesforceId.Parse(r.Link.SalesforceId), r.Code))], cancellationToken);
-            await FollowAsync(run, [.. needRedirect.Zip(resolved, (r, redirect) => (r.Link, redirect, r.Code))], resolution, cancellationToken);
+            await FollowAsync(run, [.. needRedirect.Zip(resolved, (r, redirect) => (r.Link, redirect, r.Code))], resolution, attempted: true, cancellationToken);
         }
     }
 
@@ -253,11 +254,17 @@ public sealed partial class SalesforceWriter(
         }
     }
 
-    private async Task FollowAsync(Run run, List<(RecordLinkEntity Link, RecordRedirect Redirect, string Code)> moved, OptOutFieldResolution resolution, CancellationToken cancellationToken)
+    private async Task FollowAsync(Run run, List<(RecordLinkEntity Link, RecordRedirect Redirect, string Code)> moved, OptOutFieldResolution resolution, bool attempted, CancellationToken cancellationToken)
     {
         var next = new List<RecordLinkEntity>();
         foreach (var (link, redirect, code) in moved)
         {
+            if (redirect.NotFoundReason is { } notFound)
+            {
+                await RecordAsync(run, link, LinkOutcome.Failed(link.DesiredOptOut, RecordRedirect.NotFoundCode, notFound, attempted), cancellationToken);
+                continue;
+            }
+
             if (redirect.Target is not { } target)
             {
                 await RecordAsync(run, link, LinkOutcome.Dead(link.DesiredOptOut, code, redirect.DeadReason), cancellationToken);
@@ -330,6 +337,20 @@ public sealed partial class SalesforceWriter(
             Log.Transient(logger, links.Count, failure.Code);
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(exception);
         }
+    }
+
+    /// <summary>The links the budget lets a call write now; it defers the others (the decision is the budget's).</summary>
+    private async Task<List<RecordLinkEntity>> AdmitAsync(Run run, IReadOnlyList<RecordLinkEntity> links, CancellationToken cancellationToken)
+    {
+        var admitted = new List<RecordLinkEntity>();
+        var deferred = new List<RecordLinkEntity>();
+        foreach (var link in links)
+        {
+            (run.Budget.CanCallSalesforce(link) ? admitted : deferred).Add(link);
+        }
+
+        await DeferAsync(run, deferred, cancellationToken);
+        return admitted;
     }
 
     private async Task DeferAsync(Run run, IEnumerable<RecordLinkEntity> links, CancellationToken cancellationToken)

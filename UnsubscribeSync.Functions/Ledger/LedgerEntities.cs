@@ -83,7 +83,16 @@ public sealed class ConsentStateEntity : ITableEntity
 /// <remarks>
 /// Field ownership: <see cref="DesiredOptOut"/> and <see cref="RequestedByEventId"/> say what is wanted;
 /// <see cref="SyncedAt"/> and <see cref="SyncedEventId"/> what Salesforce last confirmed; <see cref="Attempts"/>,
-/// <see cref="LastErrorCode"/> and <see cref="LastErrorMessage"/> how the writes since the last request went.
+/// <see cref="LastErrorCode"/> and <see cref="LastErrorMessage"/> how the writes since the last request went;
+/// <see cref="RedirectedTo"/> which record took over a converted or merged one; <see cref="OwedSince"/> when the
+/// current debt of a write began (set by <see cref="Create"/>, by <see cref="Request"/> for a new value or a link that
+/// owed nothing, by <see cref="Reopen"/> and <see cref="Revive"/>; cleared by <see cref="MarkSynced"/>,
+/// <see cref="MarkNotRequired"/>, <see cref="MarkDead"/> and <see cref="MarkRedirected"/>; failures and deferrals
+/// keep it), which the sync's budget compares with <c>Sync__MaxDeferral</c>.
+/// A <see cref="LinkStatus.Dead"/> link is final only when it was redirected (the successor carries the address);
+/// a record that was merely deleted can come back (restored from the Recycle Bin), so <see cref="Revive"/> owes it
+/// the address's value again (Pending, a new count of attempts, <see cref="RedirectedTo"/> cleared), when a new event
+/// arrives for the address or a Salesforce query returns the record.
 /// The Tables SDK stores <see cref="Status"/> as its name, so rows written before it was an enum read unchanged.
 /// </remarks>
 public sealed class RecordLinkEntity : ITableEntity
@@ -127,8 +136,23 @@ public sealed class RecordLinkEntity : ITableEntity
 
     public string? LastErrorMessage { get; set; }
 
+    /// <summary>When the write now owed was first asked for; null while nothing is owed. Rows from before it existed use <see cref="LinkedAt"/>.</summary>
+    public DateTimeOffset? OwedSince { get; set; }
+
+    /// <summary>The record a converted lead or merged record now lives on; set only on a redirected (Dead) link.</summary>
+    public string? RedirectedTo { get; set; }
+
     /// <summary>True while a write may still be owed: not confirmed, not gone, not waived.</summary>
     public bool IsOwed => Status is LinkStatus.Pending or LinkStatus.Failed or LinkStatus.Deferred or LinkStatus.Blocked;
+
+    /// <summary>
+    /// Dead only because the record was deleted, so it may come back. A converted lead or merged record stays dead:
+    /// its successor carries the address. Rows written before <see cref="RedirectedTo"/> existed are told apart by the
+    /// converted-lead code; a merge recorded then may be revived once, and dies again (redirected) on its first write.
+    /// </summary>
+    public bool CanRevive => Status == LinkStatus.Dead && RedirectedTo is null && LastErrorCode != ConvertedLeadCode;
+
+    private const string ConvertedLeadCode = "CANNOT_UPDATE_CONVERTED_LEAD";
 
     public static string RowKeyFor(string salesforceId) => RowKeyPrefix + salesforceId;
 
@@ -145,6 +169,7 @@ public sealed class RecordLinkEntity : ITableEntity
         LinkedFrom = linkedFrom,
         LinkedAt = now,
         UpdatedAt = now,
+        OwedSince = now,
     };
 
     /// <summary>The address's consent asks this record for <paramref name="desiredOptOut"/>: a write is owed. A new value starts a new count of attempts.</summary>
@@ -155,6 +180,11 @@ public sealed class RecordLinkEntity : ITableEntity
             Attempts = 0;
             LastErrorCode = null;
             LastErrorMessage = null;
+            OwedSince = now;
+        }
+        else if (!IsOwed || OwedSince is null)
+        {
+            OwedSince = now;
         }
 
         DesiredOptOut = desiredOptOut;
@@ -172,6 +202,7 @@ public sealed class RecordLinkEntity : ITableEntity
         SyncedEventId = RequestedByEventId;
         LastErrorCode = null;
         LastErrorMessage = null;
+        OwedSince = null;
         UpdatedAt = now;
     }
 
@@ -181,6 +212,7 @@ public sealed class RecordLinkEntity : ITableEntity
         Status = LinkStatus.Pending;
         LastErrorCode = code;
         LastErrorMessage = reason;
+        OwedSince = now;
         UpdatedAt = now;
     }
 
@@ -205,13 +237,52 @@ public sealed class RecordLinkEntity : ITableEntity
     public void MarkDeferred(string code, string? message, bool attempted, DateTimeOffset now) =>
         Settle(LinkStatus.Deferred, code, message, attempted, now);
 
-    /// <summary>The record is gone (deleted, or converted or merged into another record that now carries the address).</summary>
-    public void MarkDead(string code, string? reason, DateTimeOffset now) =>
+    /// <summary>Salesforce returned the record with <c>IsDeleted = true</c> and no successor: nothing can be written until it is restored.</summary>
+    public void MarkDead(string code, string? reason, DateTimeOffset now)
+    {
+        RedirectedTo = null;
+        OwedSince = null;
         Settle(LinkStatus.Dead, code, reason, attempted: false, now);
+    }
+
+    /// <summary>The record was converted or merged into <paramref name="targetId"/>, which now carries the address: this link is final.</summary>
+    public void MarkRedirected(string code, string targetId, string? reason, DateTimeOffset now)
+    {
+        RedirectedTo = targetId;
+        OwedSince = null;
+        Settle(LinkStatus.Dead, code, reason, attempted: false, now);
+    }
+
+    /// <summary>
+    /// A record that was deleted is there again (a new event for the address, or a query returned it): it owes
+    /// <paramref name="desiredOptOut"/> once more, with a new count of attempts.
+    /// </summary>
+    public void Revive(bool desiredOptOut, string? eventId, string reason, DateTimeOffset now)
+    {
+        if (!CanRevive)
+        {
+            throw new InvalidOperationException($"Only a deleted (not redirected) link can be revived; this one is {Status}.");
+        }
+
+        DesiredOptOut = desiredOptOut;
+        RequestedByEventId = eventId;
+        Status = LinkStatus.Pending;
+        Attempts = 0;
+        LastErrorCode = RevivedCode;
+        LastErrorMessage = reason;
+        RedirectedTo = null;
+        OwedSince = now;
+        UpdatedAt = now;
+    }
+
+    private const string RevivedCode = "REVIVED";
 
     /// <summary>Nothing is to be written (a resubscribe while resubscribes are not pushed).</summary>
-    public void MarkNotRequired(string reason, DateTimeOffset now) =>
+    public void MarkNotRequired(string reason, DateTimeOffset now)
+    {
+        OwedSince = null;
         Settle(LinkStatus.NotRequired, null, reason, attempted: false, now);
+    }
 
     private void Settle(LinkStatus status, string? code, string? message, bool attempted, DateTimeOffset now)
     {

@@ -7,10 +7,28 @@ namespace UnsubscribeSync.Functions.Ledger;
 public sealed partial class LedgerStore
 {
     /// <inheritdoc />
-    public Task<LinkResult?> LinkAsync(string emailKey, SalesforceId id, string linkedFrom, bool? observedOptOut, CancellationToken cancellationToken) =>
-        OptimisticConcurrency.RetryAsync(_ => TryLinkAsync(emailKey, id, linkedFrom, observedOptOut, cancellationToken), MaxConcurrencyAttempts, cancellationToken);
+    public Task<LinkResult?> LinkAsync(string emailKey, SalesforceId id, string linkedFrom, bool? observedOptOut, CancellationToken cancellationToken, bool keepAwaiting = false) =>
+        OptimisticConcurrency.RetryAsync(_ => TryLinkAsync(emailKey, id, linkedFrom, observedOptOut, keepAwaiting, cancellationToken), MaxConcurrencyAttempts, cancellationToken);
 
-    private async Task<LinkResult?> TryLinkAsync(string emailKey, SalesforceId id, string linkedFrom, bool? observedOptOut, CancellationToken cancellationToken)
+    /// <inheritdoc />
+    public Task CompleteLookupAsync(string emailKey, CancellationToken cancellationToken) =>
+        OptimisticConcurrency.RetryAsync(_ => TryCompleteLookupAsync(emailKey, cancellationToken), MaxConcurrencyAttempts, cancellationToken);
+
+    private async Task<bool> TryCompleteLookupAsync(string emailKey, CancellationToken cancellationToken)
+    {
+        // Nothing found keeps the address awaiting, so the next night looks again.
+        if (await GetAsync(emailKey, cancellationToken) is not { State.AwaitingSalesforceId: true, Links.Count: > 0 } record)
+        {
+            return false;
+        }
+
+        record.State.AwaitingSalesforceId = false;
+        record.State.UpdatedAt = timeProvider.GetUtcNow();
+        await Table.UpdateEntityAsync(record.State, record.State.ETag, TableUpdateMode.Replace, cancellationToken);
+        return true;
+    }
+
+    private async Task<LinkResult?> TryLinkAsync(string emailKey, SalesforceId id, string linkedFrom, bool? observedOptOut, bool keepAwaiting, CancellationToken cancellationToken)
     {
         var existing = await GetLinkAsync(emailKey, id.Value, cancellationToken);
         if (existing is not null)
@@ -33,7 +51,9 @@ public sealed partial class LedgerStore
             link.MarkSynced(now, attempted: false);
         }
 
-        state.AwaitingSalesforceId = false;
+        // A lookup clears the flag only when it is complete: the outbound scan hands out awaiting addresses only,
+        // so clearing it with the first match would lose the matches a failed later query has yet to find.
+        state.AwaitingSalesforceId &= keepAwaiting;
         state.UpdatedAt = now;
 
         // The state row's ETag guards against a concurrent event for the address; Add (not upsert) against a concurrent link of the same record.

@@ -41,8 +41,13 @@ public interface ILedgerStore
     /// Links a record to a known address (found by the sync, a lookup by email, or a redirect), owing it the
     /// address's current value; confirmed at once when <paramref name="observedOptOut"/> (what Salesforce holds)
     /// already equals it. An existing link is returned as it is. Null when the ledger does not know the address.
+    /// The address stops awaiting an Id, unless <paramref name="keepAwaiting"/>: a lookup by email that may still
+    /// find more records clears that itself with <see cref="CompleteLookupAsync"/> once it has finished.
     /// </summary>
-    Task<LinkResult?> LinkAsync(string emailKey, SalesforceId id, string linkedFrom, bool? observedOptOut, CancellationToken cancellationToken);
+    Task<LinkResult?> LinkAsync(string emailKey, SalesforceId id, string linkedFrom, bool? observedOptOut, CancellationToken cancellationToken, bool keepAwaiting = false);
+
+    /// <summary>A lookup by email for the address has finished: it stops awaiting an Id if any record is linked to it.</summary>
+    Task CompleteLookupAsync(string emailKey, CancellationToken cancellationToken);
 
     /// <summary>Reads one slice of the outbox (at most <paramref name="maxRows"/> rows per page, <paramref name="maxPages"/> pages), streaming the whole ledger across calls.</summary>
     Task<OutboxSlice> ScanOutboxAsync(string? continuation, int maxRows, int maxPages, CancellationToken cancellationToken);
@@ -135,6 +140,17 @@ public sealed partial class LedgerStore(StorageClients clients, IOptions<Storage
         var desired = state.ConsentState == ConsentState.Unsubscribed;
         foreach (var link in links.Values)
         {
+            // A deleted record may have been restored since: a new explicit event tries it once more (a failed write
+            // costs one call and kills it again). A change read from another record says nothing about this one.
+            var revive = link.CanRevive && decision is (ConsentDecision.Applied or ConsentDecision.Reaffirmed)
+                && (!e.ReadFromRecord || e.SalesforceId?.Value == link.SalesforceId);
+            if (revive)
+            {
+                link.Revive(desired, e.Id, "A new event arrived for the address; the record may have been restored, so it is written again.", now);
+                changedLinks.Add(link);
+                continue;
+            }
+
             // The address is the unit of consent: a new state asks every record linked to it for the new value;
             // a repeated one retries the records not yet confirmed, and spends no call on those that are.
             var asked = decision switch

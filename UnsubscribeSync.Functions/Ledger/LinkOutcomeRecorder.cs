@@ -53,6 +53,7 @@ public sealed partial class LinkOutcomeRecorder(ILedgerStore ledger, IAuditLog a
         Reopen,
         Keep,
         Superseded,
+        Revive,
     }
 
     public async Task<RecordedOutcome> RecordAsync(RecordLinkEntity link, LinkOutcome outcome, string channel, CancellationToken cancellationToken)
@@ -95,6 +96,9 @@ public sealed partial class LinkOutcomeRecorder(ILedgerStore ledger, IAuditLog a
                 // A landed write of the old value may still overtake the pending write of the new one: write it again.
                 return new RecordedOutcome(link, RecordedAs.Superseded) { MustRewrite = outcome.Landed };
 
+            case Decision.Revive:
+                return await ReviveAsync(link, outcome, now, cancellationToken);
+
             case Decision.Reopen when outcome.Kind == LinkOutcomeKind.Observed:
                 link.Reopen("DRIFT", $"Salesforce was seen holding {Describe(outcome.Value)}; the opt-out value is owed again.", now);
                 return await SaveAsync(link, RecordedAs.Applied, mustRewrite: false, cancellationToken);
@@ -106,6 +110,24 @@ public sealed partial class LinkOutcomeRecorder(ILedgerStore ledger, IAuditLog a
         }
 
         Transition(link, outcome, now);
+        return await SaveAsync(link, RecordedAs.Applied, mustRewrite: false, cancellationToken);
+    }
+
+    /// <summary>
+    /// A query returned a record whose link is dead (deleted): it was restored, or is visible again. Dead links take
+    /// no events from other records, so it owes the address's current value, as a new link would.
+    /// </summary>
+    private async Task<RecordedOutcome> ReviveAsync(RecordLinkEntity link, LinkOutcome outcome, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var state = await ledger.GetStateAsync(link.PartitionKey, cancellationToken);
+        var desired = state is null ? link.DesiredOptOut : state.ConsentState == ConsentState.Unsubscribed;
+        link.Revive(desired, state?.StateEventId ?? link.RequestedByEventId, "Salesforce returned the record again (restored or visible once more); the value is owed again.", now);
+        if (outcome.Value == desired)
+        {
+            link.MarkSynced(now, attempted: false);
+        }
+
+        Log.Revived(logger, link.SalesforceId);
         return await SaveAsync(link, RecordedAs.Applied, mustRewrite: false, cancellationToken);
     }
 
@@ -133,7 +155,8 @@ public sealed partial class LinkOutcomeRecorder(ILedgerStore ledger, IAuditLog a
 
         if (link.Status == LinkStatus.Dead)
         {
-            return Decision.Keep;
+            // Salesforce returning the record is the proof a deleted one is back; no other outcome brings it back.
+            return outcome.Kind == LinkOutcomeKind.Observed && link.CanRevive ? Decision.Revive : Decision.Keep;
         }
 
         if (outcome.Kind == LinkOutcomeKind.Observed)
@@ -181,8 +204,10 @@ public sealed partial class LinkOutcomeRecorder(ILedgerStore ledger, IAuditLog a
                 link.MarkDeferred(code, outcome.Message, outcome.Attempted, now);
                 break;
             case LinkOutcomeKind.Dead:
-            case LinkOutcomeKind.Redirected:
                 link.MarkDead(code, outcome.Message, now);
+                break;
+            case LinkOutcomeKind.Redirected:
+                link.MarkRedirected(code, outcome.TargetId ?? throw new InvalidOperationException("A redirect names its target."), outcome.Message, now);
                 break;
             case LinkOutcomeKind.NotRequired:
                 link.MarkNotRequired(outcome.Message ?? "Nothing is to be written.", now);
@@ -198,5 +223,8 @@ public sealed partial class LinkOutcomeRecorder(ILedgerStore ledger, IAuditLog a
     {
         [LoggerMessage(EventId = 300, Level = LogLevel.Information, Message = "Outcome {Outcome} for {SalesforceId} was not applied to its link: {RecordedAs}")]
         public static partial void NotApplied(ILogger logger, string salesforceId, string outcome, string recordedAs);
+
+        [LoggerMessage(EventId = 301, Level = LogLevel.Information, Message = "Record {SalesforceId}, dead as deleted, was returned by Salesforce again; its link is owed again")]
+        public static partial void Revived(ILogger logger, string salesforceId);
     }
 }

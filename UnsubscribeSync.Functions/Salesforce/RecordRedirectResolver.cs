@@ -6,8 +6,16 @@ namespace UnsubscribeSync.Functions.Salesforce;
 /// <summary>Where a write that failed for a converted or merged record should go instead.</summary>
 /// <param name="Original">The record the write was for.</param>
 /// <param name="Target">The record to write instead (the converted Contact, or the merge survivor); null when there is none.</param>
-/// <param name="DeadReason">Why nothing more can be written, when <paramref name="Target"/> is null.</param>
-public sealed record RecordRedirect(SalesforceId Original, SalesforceId? Target, string? DeadReason);
+/// <param name="DeadReason">Why nothing more can be written, when <paramref name="Target"/> is null and Salesforce showed the record gone.</param>
+/// <param name="NotFoundReason">
+/// Set instead when Salesforce did not show the record gone (not returned at all, or not deleted after all): hidden
+/// by sharing, not visible yet, or restored meanwhile. Not final: the write is retried.
+/// </param>
+public sealed record RecordRedirect(SalesforceId Original, SalesforceId? Target, string? DeadReason, string? NotFoundReason = null)
+{
+    /// <summary>The code a <see cref="NotFoundReason"/> is recorded under.</summary>
+    public const string NotFoundCode = "NOT_FOUND_OR_NOT_VISIBLE";
+}
 
 /// <summary>
 /// Follows <c>CANNOT_UPDATE_CONVERTED_LEAD</c> to the lead's <c>ConvertedContactId</c>, and
@@ -58,20 +66,25 @@ public sealed class RecordRedirectResolver(ISalesforceClient salesforce) : IReco
                 {
                     if (SalesforceId.TryParse(row.Id, out var id, out _))
                     {
+                        // Only a record queryAll shows deleted with no survivor is dead; one not deleted was restored meanwhile.
                         results[id.Value] = SalesforceId.TryParse(row.MasterRecordId, out var master, out _)
                             ? new RecordRedirect(id, master, null)
-                            : new RecordRedirect(id, null, "The record was deleted in Salesforce (not merged), so there is nothing to write.");
+                            : row.IsDeleted
+                                ? new RecordRedirect(id, null, "The record was deleted in Salesforce (not merged), so there is nothing to write until it is restored.")
+                                : new RecordRedirect(id, null, null, "Salesforce reported the record deleted, but it is not (restored meanwhile?); the write is retried.");
                     }
                 }
             }
         }
 
+        // Not returned even by queryAll: purged, or (more often) hidden from the integration user by sharing, which
+        // can change back. Neither proves the record gone for good, so the write stays owed.
         return failures
             .Select(f => results.TryGetValue(f.Id.Value, out var redirect)
                 ? redirect
-                : new RecordRedirect(f.Id, null, f.ErrorCode == Deleted
-                    ? "The record no longer exists in Salesforce, not even in the Recycle Bin."
-                    : $"Salesforce reported {f.ErrorCode} but the record could not be found to follow it."))
+                : new RecordRedirect(f.Id, null, null, f.ErrorCode == Deleted
+                    ? "Salesforce returned no such record, not even from the Recycle Bin: it may be hidden from the integration user by sharing, or purged. The nightly sync retries."
+                    : $"Salesforce reported {f.ErrorCode} but the record could not be found to follow it; the nightly sync retries."))
             .ToList();
     }
 

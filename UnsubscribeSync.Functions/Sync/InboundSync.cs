@@ -32,6 +32,7 @@ public sealed partial class InboundSync(
     public async Task RunAsync(SyncWorkItem item, SyncBatchContext context, CancellationToken cancellationToken)
     {
         var objectType = Enum.Parse<SalesforceObjectType>(item.ObjectType!);
+        await context.RefreshUsageAsync(cancellationToken);
         if (!context.CanCallSalesforce())
         {
             context.InboundIncomplete = true;
@@ -139,6 +140,12 @@ public sealed partial class InboundSync(
         var optedOut = row.GetBool(field);
         var record = await ledger.GetAsync(address.Key, cancellationToken);
         var link = record?.Links.FirstOrDefault(l => l.SalesforceId == id.Value);
+        if (link is { CanRevive: true })
+        {
+            // The query returned a record whose link died as deleted: it was restored, or is visible again.
+            link = (await recorder.RecordAsync(link, LinkOutcome.Observed(optedOut), Channel, cancellationToken)).Link;
+        }
+
         var (action, drift) = InboundRules.Decide(record?.State, link, optedOut, modstamp, syncOptions.Value);
         switch (action)
         {

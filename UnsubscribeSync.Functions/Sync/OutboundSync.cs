@@ -117,6 +117,7 @@ public sealed class OutboundSync(
             return;
         }
 
+        await context.RefreshUsageAsync(cancellationToken);
         if (!context.CanCallSalesforce())
         {
             context.Count(c => c.AwaitingId += states.Count);
@@ -126,7 +127,11 @@ public sealed class OutboundSync(
         var resolution = await fields.ResolveAsync(cancellationToken);
         var found = new HashSet<string>(StringComparer.Ordinal);
         var toWrite = new List<RecordLinkEntity>();
-        foreach (var objectType in new[] { SalesforceObjectType.Contact, SalesforceObjectType.Lead })
+        var objectTypes = new[] { SalesforceObjectType.Contact, SalesforceObjectType.Lead };
+
+        // How many object types each address was looked up in; only a lookup in every one is complete.
+        var searched = states.Keys.ToDictionary(k => k, _ => 0, StringComparer.Ordinal);
+        foreach (var objectType in objectTypes)
         {
             var field = resolution.For(objectType).FieldName;
             if (field is null)
@@ -152,6 +157,7 @@ public sealed class OutboundSync(
                     break;
                 }
 
+                chunk.ForEach(address => searched[address]++);
                 foreach (var row in rows)
                 {
                     if (!EmailAddress.TryCreate(row.GetString("Email"), out var address, out _)
@@ -163,7 +169,7 @@ public sealed class OutboundSync(
 
                     found.Add(address.Value);
                     var holds = row.GetBool(field);
-                    var linked = await ledger.LinkAsync(state.PartitionKey, id, "lookup", holds, cancellationToken);
+                    var linked = await ledger.LinkAsync(state.PartitionKey, id, "lookup", holds, cancellationToken, keepAwaiting: true);
                     if (linked is null)
                     {
                         continue;
@@ -179,6 +185,14 @@ public sealed class OutboundSync(
                         toWrite.Add(linked.Link);
                     }
                 }
+            }
+        }
+
+        foreach (var (address, count) in searched)
+        {
+            if (count == objectTypes.Length && found.Contains(address))
+            {
+                await ledger.CompleteLookupAsync(states[address].PartitionKey, cancellationToken);
             }
         }
 

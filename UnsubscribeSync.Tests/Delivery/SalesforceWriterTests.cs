@@ -30,6 +30,7 @@ public sealed class SalesforceWriterTests
         _fields.ResolveAsync(Arg.Any<CancellationToken>()).Returns(new OptOutFieldResolution(
             OptOutTargetField.EmailOptOut, "HasOptedOutOfEmail", usable, usable with { ObjectType = SalesforceObjectType.Lead }));
         _budget.CanCallSalesforce().Returns(true);
+        _budget.CanCallSalesforce(Arg.Any<RecordLinkEntity>()).Returns(true);
         _recorder.RecordAsync(Arg.Any<RecordLinkEntity>(), Arg.Any<LinkOutcome>(), Arg.Any<string>(), Arg.Any<CancellationToken>())
             .Returns(call =>
             {
@@ -121,6 +122,7 @@ public sealed class SalesforceWriterTests
     {
         // Arrange
         _budget.CanCallSalesforce().Returns(false);
+        _budget.CanCallSalesforce(Arg.Any<RecordLinkEntity>()).Returns(false);
 
         // Act
         await CreateWriter().WriteAsync([Link(), Link(OtherContactId)], new WriteOptions("nightly-sync", ReadFirst: true), _budget, Ct);
@@ -129,6 +131,25 @@ public sealed class SalesforceWriterTests
         Assert.All(_recorded, r => Assert.Equal((LinkOutcomeKind.Deferred, SalesforceWriter.BudgetCode, false), (r.Outcome.Kind, r.Outcome.Code, r.Outcome.Attempted)));
         Assert.Equal(2, _recorded.Count);
         Assert.Empty(_salesforce.ReceivedCalls());
+    }
+
+    [Fact]
+    public async Task WriteAsync_BudgetAdmitsOneLink_WritesItAndDefersTheOther()
+    {
+        // Arrange: the budget's share is spent, but it lets an overdue opt-out through.
+        _budget.CanCallSalesforce().Returns(false);
+        _budget.CanCallSalesforce(Arg.Is<RecordLinkEntity>(l => l.SalesforceId == ContactId)).Returns(true);
+        _budget.CanCallSalesforce(Arg.Is<RecordLinkEntity>(l => l.SalesforceId == OtherContactId)).Returns(false);
+
+        // Act
+        await CreateWriter().WriteAsync([Link(), Link(OtherContactId)], new WriteOptions("nightly-sync"), _budget, Ct);
+
+        // Assert
+        await _budget.Received(1).RefreshUsageAsync(Arg.Any<CancellationToken>());
+        await _salesforce.Received(1).UpdateRecordAsync(SalesforceId.Parse(ContactId), Arg.Any<IReadOnlyDictionary<string, object?>>(), Arg.Any<CancellationToken>());
+        Assert.Equal(
+            [(ContactId, LinkOutcomeKind.Synced), (OtherContactId, LinkOutcomeKind.Deferred)],
+            _recorded.Select(r => (r.Id, r.Outcome.Kind)).OrderBy(r => r.Id).ToList());
     }
 
     [Fact]

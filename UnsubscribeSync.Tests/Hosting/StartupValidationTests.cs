@@ -80,6 +80,7 @@ public class StartupValidationTests
     [InlineData("Salesforce:ClientId", null, "Salesforce:ClientId")]
     [InlineData("Salesforce:ClientSecret", "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/sf/)", "Salesforce:ClientSecret")]
     [InlineData("Sync:ApiBudgetPercent", "0", "Sync:ApiBudgetPercent")]
+    [InlineData("Sync:MaxDeferral", "00:10:00", "Sync:MaxDeferral")]
     [InlineData("Sync:MarketoSalesOptOutField", "Marketo Sales Opt Out", "Sync:MarketoSalesOptOutField")]
     [InlineData("Sync:BatchClaimLifetime", "00:00:10", "Sync:BatchClaimLifetime")]
     [InlineData("Webhook:SigningSecret", "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/wh/)", "Webhook:SigningSecret")]

@@ -143,4 +143,48 @@ public sealed class RecordLinkEntityTests
         Assert.Equal((expected, true, "evt-1", attempts, code, "why", null, null, Now), Fields(link));
         Assert.Equal(expected is LinkStatus.Failed or LinkStatus.Blocked or LinkStatus.Deferred, link.IsOwed);
     }
+
+    [Fact]
+    public void Revive_DeletedLink_OwesTheValueWithANewCount()
+    {
+        // Arrange
+        var link = Tried();
+        link.MarkDead("ENTITY_IS_DELETED", "deleted", Created);
+
+        // Act
+        link.Revive(desiredOptOut: true, "evt-2", "back", Now);
+
+        // Assert
+        Assert.Equal((LinkStatus.Pending, true, "evt-2", 0, "REVIVED", "back", null, null, Now), Fields(link));
+        Assert.Null(link.RedirectedTo);
+        Assert.True(link.IsOwed);
+    }
+
+    [Fact]
+    public void MarkRedirected_MergedRecord_IsDeadAndCannotBeRevived()
+    {
+        // Arrange
+        var link = Tried();
+
+        // Act
+        link.MarkRedirected("ENTITY_IS_DELETED", "003000000000002AAA", "merged", Now);
+
+        // Assert
+        Assert.Equal((LinkStatus.Dead, "003000000000002AAA", false), (link.Status, link.RedirectedTo, link.CanRevive));
+        Assert.Throws<InvalidOperationException>(() => link.Revive(desiredOptOut: true, "evt-2", "back", Now));
+    }
+
+    [Fact]
+    public void CanRevive_ConvertedLeadRowWithoutRedirectedTo_IsFalse()
+    {
+        // Arrange: a row written before RedirectedTo existed.
+        var link = Tried();
+        link.MarkDead("CANNOT_UPDATE_CONVERTED_LEAD", "converted", Now);
+
+        // Act
+        var canRevive = link.CanRevive;
+
+        // Assert
+        Assert.False(canRevive);
+    }
 }

@@ -146,6 +146,51 @@ public sealed class PushToSalesforceIntegrationTests(SalesforceSandboxFixture sa
     }
 
     [Fact]
+    public async Task Run_NewUnsubscribeAfterRecordUndeleted_RevivesLinkAndWrites()
+    {
+        // Arrange: the first push finds the record in the Recycle Bin, not merged: its link dies.
+        var email = "restored@example.com";
+        var id = (await sandbox.Control.CreateRecordsAsync([SandboxRecord.Contact(email, optedOut: false)], Ct))[0];
+        await sandbox.Control.UpdateRecordAsAdminAsync(id, new { IsDeleted = true }, Ct);
+        await PostAsync(new { id = "evt-restored-1", email, salesforceId = id, occurredAt = "2026-11-28T10:00:00Z" });
+        await DrainPushAsync();
+        var dead = await LinkAsync(email, id);
+        await sandbox.Control.UpdateRecordAsAdminAsync(id, new { IsDeleted = false }, Ct);
+
+        // Act: the person unsubscribes again.
+        await PostAsync(new { id = "evt-restored-2", email, salesforceId = id, occurredAt = "2026-11-28T11:00:00Z" });
+        await DrainPushAsync();
+
+        // Assert
+        Assert.Equal((LinkStatus.Dead, "ENTITY_IS_DELETED"), (dead.Status, dead.LastErrorCode));
+        Assert.True((await sandbox.Control.GetRecordAsync(id, Ct))["HasOptedOutOfEmail"]!.GetValue<bool>());
+        var link = await LinkAsync(email, id);
+        Assert.Equal((LinkStatus.Synced, "evt-restored-2"), (link.Status, link.SyncedEventId));
+    }
+
+    [Fact]
+    public async Task Run_NewUnsubscribeAfterLeadConverted_LeadLinkStaysDead()
+    {
+        // Arrange
+        var email = "converted.twice@example.com";
+        var ids = await sandbox.Control.CreateRecordsAsync([SandboxRecord.Lead(email), SandboxRecord.Contact(email)], Ct);
+        await sandbox.Control.ConvertLeadAsync(ids[0], ids[1], Ct);
+        await PostAsync(new { id = "evt-conv-1", email, salesforceId = ids[0], occurredAt = "2026-11-28T10:00:00Z" });
+        await DrainPushAsync();
+        var before = await sandbox.Control.GetStatsAsync(Ct);
+
+        // Act
+        await PostAsync(new { id = "evt-conv-2", email, occurredAt = "2026-11-28T11:00:00Z" });
+        await DrainPushAsync();
+
+        // Assert: the contact carries the address now; the converted lead is not written to again.
+        var lead = await LinkAsync(email, ids[0]);
+        Assert.Equal((LinkStatus.Dead, "CANNOT_UPDATE_CONVERTED_LEAD"), (lead.Status, lead.LastErrorCode));
+        Assert.Equal(LinkStatus.Synced, (await LinkAsync(email, ids[1])).Status);
+        Assert.Equal(before.Sobject, (await sandbox.Control.GetStatsAsync(Ct)).Sobject);
+    }
+
+    [Fact]
     public async Task Run_PermanentError_RecordsReasonAndCompletes()
     {
         // Arrange

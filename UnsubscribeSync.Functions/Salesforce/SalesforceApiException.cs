@@ -30,7 +30,7 @@ public sealed record SalesforceError(string ErrorCode, string Message, IReadOnly
 /// <summary>
 /// Any failed Salesforce call: an error response after retries, a token endpoint refusal, an open
 /// circuit or a timeout. <see cref="Kind"/> tells the caller whether to retry, stop, redirect or fix
-/// configuration.
+/// configuration. Its message is scrubbed of email addresses, whoever builds it, because it is logged and stored.
 /// </summary>
 public sealed class SalesforceApiException : Exception
 {
@@ -41,7 +41,7 @@ public sealed class SalesforceApiException : Exception
         IReadOnlyList<SalesforceError>? errors = null,
         string? setting = null,
         Exception? innerException = null)
-        : base(message, innerException)
+        : base(SalesforceMessageScrubber.Scrub(message), innerException)
     {
         Kind = kind;
         StatusCode = statusCode;

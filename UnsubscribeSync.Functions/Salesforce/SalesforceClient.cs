@@ -118,7 +118,7 @@ internal sealed partial class SalesforceClient(
             var index = order[position];
             var saved = saveResults[position];
             var errors = (saved.Errors ?? [])
-                .Select(e => new SalesforceError(e.StatusCode ?? e.ErrorCode ?? "UNKNOWN_ERROR", e.Message ?? string.Empty, e.Fields ?? []))
+                .Select(e => new SalesforceError(e.StatusCode ?? e.ErrorCode ?? "UNKNOWN_ERROR", SalesforceMessageScrubber.Scrub(e.Message ?? string.Empty), e.Fields ?? []))
                 .ToList();
             if (!saved.Success && errors.Count == 0)
             {

@@ -101,7 +101,7 @@ internal static partial class SalesforceErrors
             }
         }
 
-        return [new SalesforceError($"HTTP_{status}", Summarize(status, body), [])];
+        return [new SalesforceError($"HTTP_{status}", SalesforceMessageScrubber.Scrub(Summarize(status, body)), [])];
     }
 
     /// <summary>Reads an error response into the exception callers see.</summary>
@@ -157,7 +157,7 @@ internal static partial class SalesforceErrors
             }
         }
 
-        return new SalesforceError(code, message, fields);
+        return new SalesforceError(code, SalesforceMessageScrubber.Scrub(message), fields);
     }
 
     private static string? GetString(JsonElement item, string name)

@@ -15,6 +15,14 @@ public interface ISyncBatchRunner
     /// <param name="dequeueCount">The queue's delivery count; on the last attempt a failing batch is recorded as abandoned so the run can finish.</param>
     /// <param name="cancellationToken">Cancels the work.</param>
     Task RunAsync(string messageText, long dequeueCount, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Records a batch whose message reached the poison queue as abandoned (unless its result was recorded), so its run
+    /// can close; an abandoned inbound page keeps the watermark.
+    /// </summary>
+    /// <param name="messageText">The poisoned queue message (a <see cref="SyncBatchMessage"/>).</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    Task RecordPoisonedAsync(string messageText, CancellationToken cancellationToken);
 }
 
 /// <inheritdoc />
@@ -26,8 +34,12 @@ public sealed partial class SyncBatchRunner(
     SyncRunCloser closer,
     ApiBudget budget,
     IOptions<NightlySyncOptions> options,
+    TimeProvider timeProvider,
     ILogger<SyncBatchRunner> logger) : ISyncBatchRunner
 {
+    // The outbound pass, planned in the transaction that records the inbound pass's last batch.
+    private static readonly Func<SyncRunEntity, IReadOnlyList<SyncWorkItem>> OutboundPhase = _ => [new SyncWorkItem { Kind = SyncWorkKind.OutboxScan }];
+
     public async Task RunAsync(string messageText, long dequeueCount, CancellationToken cancellationToken)
     {
         SyncBatchMessage message;
@@ -44,9 +56,16 @@ public sealed partial class SyncBatchRunner(
 
         var batch = await store.GetBatchAsync(message.RunId, message.BatchId, cancellationToken);
         var run = await store.GetRunAsync(message.RunId, cancellationToken);
-        if (batch is null || run is null || batch.Done || run.SyncPhase == SyncPhase.Completed)
+        if (batch is null || run is null || run.SyncPhase == SyncPhase.Completed)
         {
-            // A redelivered or resumed message whose work is already recorded.
+            return;
+        }
+
+        if (batch.Done)
+        {
+            // A redelivered or resumed message whose work is already recorded; the copy that recorded it may have died
+            // (or failed to send) before its children reached the queue or the run was closed.
+            await FinishHandOffAsync(run, batch, cancellationToken);
             return;
         }
 
@@ -68,6 +87,54 @@ public sealed partial class SyncBatchRunner(
             await store.ReleaseBatchClaimAsync(batch, CancellationToken.None);
             throw;
         }
+    }
+
+    public async Task RecordPoisonedAsync(string messageText, CancellationToken cancellationToken)
+    {
+        SyncBatchMessage message;
+        try
+        {
+            message = SyncBatchMessage.FromJson(messageText);
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or FormatException)
+        {
+            Log.Unreadable(logger, ex);
+            return;
+        }
+
+        var batch = await store.GetBatchAsync(message.RunId, message.BatchId, cancellationToken);
+        var run = await store.GetRunAsync(message.RunId, cancellationToken);
+        if (batch is null || run is null || run.SyncPhase == SyncPhase.Completed)
+        {
+            return;
+        }
+
+        if (batch.Done)
+        {
+            // The work was recorded, but every attempt at handing on its children or closing the run failed.
+            await FinishHandOffAsync(run, batch, cancellationToken);
+            return;
+        }
+
+        if (!await store.TryClaimBatchAsync(batch, Guid.NewGuid().ToString("N"), options.Value.BatchClaimLifetime, cancellationToken))
+        {
+            // A copy of the message (a resume) is running the batch and records it.
+            Log.StoodDown(logger, message.RunId, message.BatchId);
+            return;
+        }
+
+        var kind = SyncWorkItem.FromJson(batch.ItemJson).Kind;
+        Log.BatchPoisoned(logger, message.RunId, message.BatchId, kind.ToString());
+        var completion = await store.CompleteBatchAsync(
+            message.RunId,
+            message.BatchId,
+            new SyncCounters { BatchesAbandoned = 1 },
+            [],
+            budgetStopped: false,
+            inboundIncomplete: kind == SyncWorkKind.Inbound,
+            OutboundPhase,
+            cancellationToken);
+        await HandOnAsync(message.RunId, completion, cancellationToken);
     }
 
     private async Task RunClaimedAsync(SyncBatchMessage message, SyncBatchEntity batch, SyncRunEntity run, long dequeueCount, CancellationToken cancellationToken)
@@ -98,9 +165,14 @@ public sealed partial class SyncBatchRunner(
             context.Children,
             context.BudgetStopped,
             context.InboundIncomplete,
-            _ => [new SyncWorkItem { Kind = SyncWorkKind.OutboxScan }],
+            OutboundPhase,
             cancellationToken);
+        await HandOnAsync(message.RunId, completion, cancellationToken);
+    }
 
+    private async Task HandOnAsync(string runId, BatchCompletion completion, CancellationToken cancellationToken)
+    {
+        // A failure from here on leaves the message on the queue: its redelivery finds the batch done and finishes the hand-off.
         foreach (var next in completion.Enqueue)
         {
             await queue.SendAsync(next, cancellationToken);
@@ -108,7 +180,35 @@ public sealed partial class SyncBatchRunner(
 
         if (completion.ReadyToClose)
         {
-            await closer.CloseAsync(message.RunId, cancellationToken);
+            await closer.CloseAsync(runId, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Queues again the children of a recorded batch that have neither reported nor been claimed, and closes the run if
+    /// every batch has reported. A child already on the queue gets a second copy, which finds it done or claimed.
+    /// </summary>
+    private async Task FinishHandOffAsync(SyncRunEntity run, SyncBatchEntity batch, CancellationToken cancellationToken)
+    {
+        var now = timeProvider.GetUtcNow();
+        var queued = 0;
+        await foreach (var child in store.PendingChildBatchesAsync(run.PartitionKey, batch.BatchId, cancellationToken))
+        {
+            if (!child.IsClaimedAt(now))
+            {
+                await queue.SendAsync(new SyncBatchMessage(run.PartitionKey, child.BatchId), cancellationToken);
+                queued++;
+            }
+        }
+
+        if (queued > 0)
+        {
+            Log.ChildrenQueuedAgain(logger, run.PartitionKey, batch.BatchId, queued);
+        }
+
+        if (run.BatchesDone == run.BatchesPlanned)
+        {
+            await closer.CloseAsync(run.PartitionKey, cancellationToken);
         }
     }
 
@@ -131,5 +231,11 @@ public sealed partial class SyncBatchRunner(
 
         [LoggerMessage(EventId = 542, Level = LogLevel.Information, Message = "Sync run {RunId}: batch {BatchId} is being run by another copy of its message; this copy stands down")]
         public static partial void StoodDown(ILogger logger, string runId, string batchId);
+
+        [LoggerMessage(EventId = 543, Level = LogLevel.Error, Message = "Sync run {RunId}: batch {BatchId} ({Kind}) exhausted its queue attempts (poison queue) and is recorded as given up")]
+        public static partial void BatchPoisoned(ILogger logger, string runId, string batchId, string kind);
+
+        [LoggerMessage(EventId = 544, Level = LogLevel.Warning, Message = "Sync run {RunId}: batch {BatchId} was recorded but {Count} of its follow-up batches never reached the queue; queued them now")]
+        public static partial void ChildrenQueuedAgain(ILogger logger, string runId, string batchId, int count);
     }
 }

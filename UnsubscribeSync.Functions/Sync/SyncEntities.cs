@@ -90,6 +90,9 @@ public sealed class SyncBatchEntity : ITableEntity
 
     public bool Done { get; set; }
 
+    /// <summary>The batch whose completion planned this one (null for the run's first batches), to queue it again if that hand-off was cut short.</summary>
+    public string? ParentBatchId { get; set; }
+
     public DateTimeOffset CreatedAt { get; set; }
 
     public DateTimeOffset? CompletedAt { get; set; }

@@ -111,7 +111,7 @@ public sealed class SyncRunStore(StorageClients clients, IOptions<StorageOptions
     public async Task<IReadOnlyList<SyncBatchMessage>> CreateRunAsync(SyncRunEntity run, IReadOnlyList<SyncWorkItem> seeds, CancellationToken cancellationToken)
     {
         var now = timeProvider.GetUtcNow();
-        var batches = seeds.Select(item => NewBatch(run.PartitionKey, item, now)).ToList();
+        var batches = seeds.Select(item => NewBatch(run.PartitionKey, null, item, now)).ToList();
         run.BatchesPlanned = batches.Count;
         run.LastProgressAt = now;
         var actions = new List<TableTransactionAction> { new(TableTransactionActionType.Add, run) };
@@ -208,7 +208,9 @@ public sealed class SyncRunStore(StorageClients clients, IOptions<StorageOptions
                 batch.Done = true;
                 batch.CompletedAt = now;
                 batch.ResultJson = result.ToJson();
-                var added = children.Select(item => NewBatch(runId, item, now)).ToList();
+                // Each child names its parent: if the parent's worker dies before queuing it, the parent's redelivered
+                // message finds it (PendingChildBatchesAsync) within the same run, not the next night's tick.
+                var added = children.Select(item => NewBatch(runId, batchId, item, now)).ToList();
 
                 run.BatchesDone++;
                 run.BatchesPlanned += added.Count;
@@ -222,7 +224,7 @@ public sealed class SyncRunStore(StorageClients clients, IOptions<StorageOptions
                     {
                         // The outbound pass starts only after inbound: it then knows which links inbound confirmed.
                         run.Phase = nameof(SyncPhase.Outbound);
-                        var next = nextPhase(run).Select(item => NewBatch(runId, item, now)).ToList();
+                        var next = nextPhase(run).Select(item => NewBatch(runId, batchId, item, now)).ToList();
                         added.AddRange(next);
                         run.BatchesPlanned += next.Count;
                     }
@@ -255,6 +257,16 @@ public sealed class SyncRunStore(StorageClients clients, IOptions<StorageOptions
         var from = SyncBatchEntity.RowKeyPrefix;
         var to = SyncBatchEntity.RowKeyPrefix[..^1] + (char)(SyncBatchEntity.RowKeyPrefix[^1] + 1);
         var filter = TableClient.CreateQueryFilter($"PartitionKey eq {runId} and RowKey ge {from} and RowKey lt {to} and Done eq false");
+        await foreach (var batch in Runs.QueryAsync<SyncBatchEntity>(filter, cancellationToken: cancellationToken))
+        {
+            yield return batch;
+        }
+    }
+
+    /// <summary>Batches planned by <paramref name="parentBatchId"/> that have not reported yet (one query within the run's partition).</summary>
+    public async IAsyncEnumerable<SyncBatchEntity> PendingChildBatchesAsync(string runId, string parentBatchId, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {runId} and ParentBatchId eq {parentBatchId} and Done eq false");
         await foreach (var batch in Runs.QueryAsync<SyncBatchEntity>(filter, cancellationToken: cancellationToken))
         {
             yield return batch;
@@ -313,9 +325,10 @@ public sealed class SyncRunStore(StorageClients clients, IOptions<StorageOptions
         return response.HasValue ? response.Value : null;
     }
 
-    private static SyncBatchEntity NewBatch(string runId, SyncWorkItem item, DateTimeOffset now) => new()
+    private static SyncBatchEntity NewBatch(string runId, string? parentBatchId, SyncWorkItem item, DateTimeOffset now) => new()
     {
         PartitionKey = runId,
+        ParentBatchId = parentBatchId,
         RowKey = SyncBatchEntity.RowKeyFor(Guid.NewGuid().ToString("N")),
         Kind = item.Kind.ToString(),
         ItemJson = item.ToJson(),

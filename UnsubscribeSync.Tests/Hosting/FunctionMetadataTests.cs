@@ -93,14 +93,16 @@ public class FunctionMetadataTests
         Assert.Equal("%NightlySyncSchedule%", (string?)trigger["schedule"]);
     }
 
-    [Fact]
-    public void RunSyncBatch_Metadata_IsQueueTriggerOnSyncBatchQueueSetting()
+    [Theory]
+    [InlineData("RunSyncBatch", "%SyncBatchQueueName%")]
+    [InlineData("RecordSyncBatchFailure", "%SyncBatchQueueName%-poison")]
+    public void SyncBatchFunctions_Metadata_AreQueueTriggersOnSyncBatchQueueSetting(string function, string queueName)
     {
         // Act
-        var trigger = Trigger("RunSyncBatch");
+        var trigger = Trigger(function);
 
         // Assert
         Assert.Equal("queueTrigger", (string?)trigger["type"]);
-        Assert.Equal("%SyncBatchQueueName%", (string?)trigger["queueName"]);
+        Assert.Equal(queueName, (string?)trigger["queueName"]);
     }
 }

@@ -17,7 +17,8 @@ namespace UnsubscribeSync.Functions.Intake;
 /// Senders rarely retry a 4xx, so one bad field must not cost the other events of a batch: an event
 /// with a usable <c>id</c> and <c>email</c> is always recorded, its unusable optional fields dropped
 /// or clipped and reported as warnings; an event whose <c>id</c> or <c>email</c> is unusable is
-/// rejected on its own. Only a problem with the request as a whole rejects everything.
+/// rejected on its own, and so is a resubscribe without a usable <c>occurredAt</c> or a <c>reason</c>.
+/// Only a problem with the request as a whole rejects everything.
 /// </remarks>
 public sealed partial class EventParser(TimeProvider timeProvider)
 {
@@ -28,6 +29,8 @@ public sealed partial class EventParser(TimeProvider timeProvider)
     private const string AwaitsId = "the event was recorded without it and awaits a Salesforce Id";
     private const string ReceiptTimeUsed = "the time of receipt was used instead";
     private const string Dropped = "it was dropped";
+    private const string ResubscribeNeedsTime = "is required for a resubscribe: when the person asked to be opted back in, ISO-8601 with a UTC offset, at most 5 minutes in the future";
+    private const string ResubscribeNeedsReason = "is required for a resubscribe: why the person was opted back in";
     private const string BrokenText = "contains invalid UTF-8 or an unpaired surrogate (a character cut in half)";
 
     /// <summary>Parses a raw UTF-8 JSON body. Malformed JSON is reported under the key <c>body</c>.</summary>
@@ -162,6 +165,7 @@ public sealed partial class EventParser(TimeProvider timeProvider)
         }
 
         var occurredAt = receivedAt;
+        var occurredGiven = false;
         var occurredRaw = ReadOptional(element, "occurredAt", problems, ReceiptTimeUsed)?.Trim();
         if (occurredRaw is not null)
         {
@@ -178,7 +182,16 @@ public sealed partial class EventParser(TimeProvider timeProvider)
             else
             {
                 occurredAt = parsedAt;
+                occurredGiven = true;
             }
+        }
+
+        // Only an admin resubscribes someone, deliberately: the receipt time would be a guess at when, and
+        // a guess must never be what orders a resubscribe after a real unsubscribe.
+        var resubscribe = type == ConsentEventType.Resubscribe;
+        if (resubscribe && !occurredGiven)
+        {
+            problems.Reject("occurredAt", ResubscribeNeedsTime);
         }
 
         string? source = null;
@@ -200,6 +213,12 @@ public sealed partial class EventParser(TimeProvider timeProvider)
         {
             reason = Clip(reason, MaxReasonLength);
             problems.Drop("reason", $"must be at most {MaxReasonLength} characters", $"it was clipped to {MaxReasonLength}");
+        }
+
+        // Opting someone back in is the one change the audit must be able to justify.
+        if (resubscribe && string.IsNullOrWhiteSpace(reason))
+        {
+            problems.Reject("reason", ResubscribeNeedsReason);
         }
 
         if (problems.Errors.Count > 0 || id is null || email is null)

@@ -17,12 +17,24 @@ public enum ConsentDecision
 }
 
 /// <summary>
-/// The ordering rule: the later <c>occurredAt</c> wins; on a tie an unsubscribe beats a resubscribe;
-/// an event older than the one that decided the current state is recorded but flips nothing.
+/// The ordering rule: the event ordered later (<see cref="OrderingTime(DateTimeOffset, DateTimeOffset)"/>) wins; on a tie an unsubscribe beats a
+/// resubscribe; an event older than the one that decided the current state is recorded but flips nothing.
 /// </summary>
 public static class ConsentRules
 {
-    public static ConsentDecision Decide(ConsentStateEntity? current, string eventId, ConsentState incoming, DateTimeOffset occurredAt)
+    /// <summary>
+    /// When an event counts as having happened: <c>min(occurredAt, receivedAt)</c>. A sender's clock running ahead
+    /// must not let its event outrank ones that really happened later, and nothing can have happened after we
+    /// received it; a clock running behind only makes its own events lose, which is the safe side for opt-outs.
+    /// </summary>
+    public static DateTimeOffset OrderingTime(DateTimeOffset occurredAt, DateTimeOffset receivedAt) =>
+        occurredAt <= receivedAt ? occurredAt : receivedAt;
+
+    /// <inheritdoc cref="OrderingTime(DateTimeOffset, DateTimeOffset)"/>
+    public static DateTimeOffset OrderingTime(ConsentEvent e) => OrderingTime(e.OccurredAt, e.ReceivedAt);
+
+    /// <summary>Decides what an event ordered at <paramref name="orderedAt"/> (its <see cref="OrderingTime(DateTimeOffset, DateTimeOffset)"/>) does to <paramref name="current"/>.</summary>
+    public static ConsentDecision Decide(ConsentStateEntity? current, string eventId, ConsentState incoming, DateTimeOffset orderedAt)
     {
         if (current is null)
         {
@@ -35,8 +47,8 @@ public static class ConsentRules
         }
 
         var currentState = current.ConsentState;
-        var newer = occurredAt > current.DecidedAt
-            || (occurredAt == current.DecidedAt && incoming == ConsentState.Unsubscribed && currentState == ConsentState.Subscribed);
+        var newer = orderedAt > current.DecidedAt
+            || (orderedAt == current.DecidedAt && incoming == ConsentState.Unsubscribed && currentState == ConsentState.Subscribed);
         if (!newer)
         {
             return ConsentDecision.Superseded;

@@ -110,14 +110,16 @@ public sealed partial class LedgerStore(StorageClients clients, IOptions<Storage
         var key = e.Email.Key;
         var existing = await GetAsync(key, cancellationToken);
         var incoming = e.OptOut ? ConsentState.Unsubscribed : ConsentState.Subscribed;
-        var decision = ConsentRules.Decide(existing?.State, e.Id, incoming, e.OccurredAt);
+        // The state keeps the ordering point (DecidedAt); the sender's own occurredAt stays in the audit as sent.
+        var orderedAt = ConsentRules.OrderingTime(e);
+        var decision = ConsentRules.Decide(existing?.State, e.Id, incoming, orderedAt);
 
         var state = existing?.State ?? new ConsentStateEntity
         {
             PartitionKey = key,
             Email = e.Email.Value,
             CreatedAt = now,
-            StateSince = e.OccurredAt,
+            StateSince = orderedAt,
         };
         var links = existing?.Links.ToDictionary(l => l.SalesforceId, StringComparer.Ordinal) ?? [];
         var changedLinks = new List<RecordLinkEntity>();
@@ -127,11 +129,11 @@ public sealed partial class LedgerStore(StorageClients clients, IOptions<Storage
         {
             if (decision == ConsentDecision.Applied && existing is not null)
             {
-                state.StateSince = e.OccurredAt;
+                state.StateSince = orderedAt;
             }
 
             state.State = incoming.ToString();
-            state.DecidedAt = e.OccurredAt;
+            state.DecidedAt = orderedAt;
             state.StateSource = e.Source ?? "webhook";
             state.StateEventId = e.Id;
             stateChanged = true;

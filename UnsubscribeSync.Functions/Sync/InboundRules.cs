@@ -34,9 +34,12 @@ public static class InboundRules
     /// <param name="salesforceOptedOut">The record's opt-out field.</param>
     /// <param name="systemModstamp">When the record last changed in Salesforce: the event time of its value.</param>
     /// <param name="options">The sync policies.</param>
+    /// <param name="optOutHeldElsewhere">
+    /// Whether another linked, live record of the address is known to still hold the opt-out (<see cref="OptOutHeldElsewhere"/>).
+    /// </param>
     /// <returns>The action, and whether it is drift (an opt-out we had confirmed has been un-checked).</returns>
     public static (InboundAction Action, bool Drift) Decide(
-        ConsentStateEntity? state, RecordLinkEntity? link, bool salesforceOptedOut, DateTimeOffset systemModstamp, SyncOptions options)
+        ConsentStateEntity? state, RecordLinkEntity? link, bool salesforceOptedOut, DateTimeOffset systemModstamp, SyncOptions options, bool optOutHeldElsewhere)
     {
         if (salesforceOptedOut)
         {
@@ -77,11 +80,23 @@ public static class InboundRules
 
         // Only a record that held our confirmed opt-out can have been un-checked; any other record simply lacks it.
         var drift = link is { Status: LinkStatus.Synced, DesiredOptOut: true };
-        if (drift && options.SalesforceUncheck == SalesforceUncheckPolicy.Resubscribe && systemModstamp > state.DecidedAt)
+        // One rep's un-check of one duplicate must not clear an opt-out the person's other record still holds.
+        if (drift && options.SalesforceUncheck == SalesforceUncheckPolicy.Resubscribe && systemModstamp > state.DecidedAt && !optOutHeldElsewhere)
         {
             return (InboundAction.ImportResubscribe, false);
         }
 
         return (InboundAction.WriteOptOut, drift);
     }
+
+    /// <summary>
+    /// Whether a linked record of the address other than <paramref name="salesforceId"/> is known to still hold the
+    /// opt-out: its link is confirmed (Synced) with the opt-out, and it was not itself read un-checked in this read
+    /// (<paramref name="uncheckedInThisRead"/>: the records of the address on the same page whose field is clear).
+    /// A Dead record holds nothing; a record whose write is still owed is not known to hold it.
+    /// </summary>
+    public static bool OptOutHeldElsewhere(IEnumerable<RecordLinkEntity> links, string salesforceId, IReadOnlySet<string> uncheckedInThisRead) =>
+        links.Any(l => l.SalesforceId != salesforceId
+            && l is { Status: LinkStatus.Synced, DesiredOptOut: true }
+            && !uncheckedInThisRead.Contains(l.SalesforceId));
 }

@@ -73,9 +73,11 @@ public sealed partial class InboundSync(
             new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken },
             async (group, token) =>
             {
+                // The address's records read un-checked on this page: none of them still holds the opt-out for the others.
+                var uncheckedHere = group.Where(r => !r.GetBool(field.FieldName)).Select(r => r.Id?.Value).OfType<string>().ToHashSet(StringComparer.Ordinal);
                 foreach (var row in group)
                 {
-                    if (await HandleAsync(row, field.FieldName, context, token) is { } write)
+                    if (await HandleAsync(row, field.FieldName, uncheckedHere, context, token) is { } write)
                     {
                         writes.Add(write);
                     }
@@ -121,7 +123,7 @@ public sealed partial class InboundSync(
     }
 
     /// <summary>Brings one record into the ledger; returns its link when a write to Salesforce is owed now.</summary>
-    private async Task<RecordLinkEntity?> HandleAsync(SObjectRow row, string field, SyncBatchContext context, CancellationToken cancellationToken)
+    private async Task<RecordLinkEntity?> HandleAsync(SObjectRow row, string field, IReadOnlySet<string> uncheckedHere, SyncBatchContext context, CancellationToken cancellationToken)
     {
         if (row.Id is not { } id)
         {
@@ -146,7 +148,8 @@ public sealed partial class InboundSync(
             link = (await recorder.RecordAsync(link, LinkOutcome.Observed(optedOut), Channel, cancellationToken)).Link;
         }
 
-        var (action, drift) = InboundRules.Decide(record?.State, link, optedOut, modstamp, syncOptions.Value);
+        var heldElsewhere = InboundRules.OptOutHeldElsewhere(record?.Links ?? [], id.Value, uncheckedHere);
+        var (action, drift) = InboundRules.Decide(record?.State, link, optedOut, modstamp, syncOptions.Value, heldElsewhere);
         switch (action)
         {
             case InboundAction.ImportOptOut:

@@ -58,7 +58,7 @@ public class EventParserTests
     public void Parse_PropertyNamesInAnyCase_AreRecognized()
     {
         // Act
-        var result = Parse("""{"ID":"a","EMAIL":"a@b.co","Type":"RESUBSCRIBE","SalesForceID":"00Q5g00000XyZ12"}""");
+        var result = Parse("""{"ID":"a","EMAIL":"a@b.co","Type":"RESUBSCRIBE","SalesForceID":"00Q5g00000XyZ12","OCCURREDAT":"2026-11-28T11:00:00Z","Reason":"Asked the admin"}""");
 
         // Assert
         var e = Assert.Single(result.Events);
@@ -287,5 +287,65 @@ public class EventParserTests
 
         // Assert
         Assert.Contains(expected, Assert.Single(result.Errors[field]));
+    }
+    [Theory]
+    [InlineData("""{"id":"r","email":"a@b.co","type":"resubscribe","reason":"Asked the admin"}""", "occurredAt", "is required for a resubscribe")]
+    [InlineData("""{"id":"r","email":"a@b.co","type":"resubscribe","reason":"Asked the admin","occurredAt":" "}""", "occurredAt", "is required for a resubscribe")]
+    [InlineData("""{"id":"r","email":"a@b.co","type":"resubscribe","reason":"Asked the admin","occurredAt":"yesterday"}""", "occurredAt", "ISO-8601")]
+    [InlineData("""{"id":"r","email":"a@b.co","type":"resubscribe","reason":"Asked the admin","occurredAt":"2026-11-28T12:05:01Z"}""", "occurredAt", "5 minutes in the future")]
+    [InlineData("""{"id":"r","email":"a@b.co","type":"resubscribe","occurredAt":"2026-11-28T11:00:00Z"}""", "reason", "is required for a resubscribe")]
+    [InlineData("""{"id":"r","email":"a@b.co","type":"resubscribe","occurredAt":"2026-11-28T11:00:00Z","reason":"  "}""", "reason", "is required for a resubscribe")]
+    [InlineData("""{"id":"r","email":"a@b.co","type":"resubscribe","occurredAt":"2026-11-28T11:00:00Z","reason":7}""", "reason", "must be a string")]
+    public void Parse_ResubscribeWithoutUsableOccurredAtOrReason_IsRejectedNamingTheField(string json, string field, string expected)
+    {
+        // Act
+        var result = Parse(json);
+
+        // Assert
+        Assert.Empty(result.Events);
+        var rejection = Assert.Single(result.Rejected);
+        Assert.Equal("r", rejection.Id);
+        Assert.Contains(rejection.Errors[field], m => m.Contains(expected, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Parse_ResubscribeWithOccurredAtAndReason_IsRecordedAsSent()
+    {
+        // Act
+        var result = Parse("""{"id":"r","email":"a@b.co","type":"resubscribe","occurredAt":"2026-11-28T11:00:00Z","reason":"Asked the admin"}""");
+
+        // Assert
+        Assert.True(result.IsValid);
+        var e = Assert.Single(result.Events);
+        Assert.Equal((ConsentEventType.Resubscribe, new DateTimeOffset(2026, 11, 28, 11, 0, 0, TimeSpan.Zero), "Asked the admin"), (e.Type, e.OccurredAt, e.Reason));
+    }
+
+    [Fact]
+    public void Parse_BatchWithResubscribeMissingItsReason_RecordsTheRestAndRejectsOnlyIt()
+    {
+        // Act
+        var result = Parse("""
+            {"unsubscribes":[
+              {"id":"1","email":"a@b.co"},
+              {"id":"2","email":"c@d.co","type":"resubscribe","occurredAt":"2026-11-28T11:00:00Z"},
+              {"id":"3","email":"e@f.co"}]}
+            """);
+
+        // Assert
+        Assert.Equal(["1", "3"], result.Events.Select(e => e.Id));
+        var rejection = Assert.Single(result.Rejected);
+        Assert.Equal((1, "2"), (rejection.Index, rejection.Id));
+        Assert.Equal(["unsubscribes[1].reason"], rejection.Errors.Keys);
+    }
+
+    [Fact]
+    public void Parse_UnsubscribeWithoutOccurredAtOrReason_IsStillRecorded()
+    {
+        // Act
+        var result = Parse("""{"id":"u","email":"a@b.co","type":"unsubscribe"}""");
+
+        // Assert
+        Assert.True(result.IsValid);
+        Assert.Equal(Now, Assert.Single(result.Events).OccurredAt);
     }
 }

@@ -55,4 +55,12 @@ public class ConsentRulesTests
     {
         Assert.Equal(ConsentDecision.AlreadyApplied, ConsentRules.Decide(State(ConsentState.Unsubscribed, T, "e1"), "e1", ConsentState.Unsubscribed, T));
     }
+    [Theory]
+    [InlineData(4, 0)]
+    [InlineData(-3, -3)]
+    [InlineData(0, 0)]
+    public void OrderingTime_OccurredAtAgainstReceipt_IsTheEarlier(int occurredMinutes, int expectedMinutes)
+    {
+        Assert.Equal(T.AddMinutes(expectedMinutes), ConsentRules.OrderingTime(T.AddMinutes(occurredMinutes), T));
+    }
 }

@@ -324,7 +324,7 @@ public sealed class PushToSalesforceIntegrationTests(SalesforceSandboxFixture sa
         var id = (await sandbox.Control.CreateRecordsAsync([SandboxRecord.Contact(email, optedOut: true)], Ct))[0];
 
         // Act
-        await PostAsync(new { id = "evt-back", type = "resubscribe", email, salesforceId = id });
+        await PostAsync(new { id = "evt-back", type = "resubscribe", email, salesforceId = id, occurredAt = "2026-11-28T10:00:00Z", reason = "Asked the admin" });
         await DrainPushAsync();
 
         // Assert
@@ -342,7 +342,7 @@ public sealed class PushToSalesforceIntegrationTests(SalesforceSandboxFixture sa
         var id = (await sandbox.Control.CreateRecordsAsync([SandboxRecord.Contact(email, optedOut: true)], Ct))[0];
 
         // Act
-        await PostAsync(new { id = "evt-backon", type = "resubscribe", email, salesforceId = id });
+        await PostAsync(new { id = "evt-backon", type = "resubscribe", email, salesforceId = id, occurredAt = "2026-11-28T10:00:00Z", reason = "Asked the admin" });
         await DrainPushAsync();
 
         // Assert

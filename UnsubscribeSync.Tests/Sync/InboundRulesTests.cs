@@ -25,7 +25,7 @@ public sealed class InboundRulesTests
     public void Decide_OptedOutAndUnknownAddress_ImportsOptOut()
     {
         // Act
-        var decision = InboundRules.Decide(null, null, true, Decided, Options());
+        var decision = InboundRules.Decide(null, null, true, Decided, Options(), optOutHeldElsewhere: false);
 
         // Assert
         Assert.Equal((InboundAction.ImportOptOut, false), decision);
@@ -35,7 +35,7 @@ public sealed class InboundRulesTests
     public void Decide_OptedOutAtSameInstantAsResubscribe_OptOutWinsTie()
     {
         // Act
-        var decision = InboundRules.Decide(State(ConsentState.Subscribed), Link(LinkStatus.Synced, desired: false), true, Decided, Options());
+        var decision = InboundRules.Decide(State(ConsentState.Subscribed), Link(LinkStatus.Synced, desired: false), true, Decided, Options(), optOutHeldElsewhere: false);
 
         // Assert
         Assert.Equal(InboundAction.ImportOptOut, decision.Action);
@@ -45,7 +45,7 @@ public sealed class InboundRulesTests
     public void Decide_OptedOutBeforeNewerResubscribe_ResubscribeStands()
     {
         // Act
-        var decision = InboundRules.Decide(State(ConsentState.Subscribed), null, true, Decided.AddMinutes(-1), Options());
+        var decision = InboundRules.Decide(State(ConsentState.Subscribed), null, true, Decided.AddMinutes(-1), Options(), optOutHeldElsewhere: false);
 
         // Assert
         Assert.Equal(InboundAction.KeepResubscribe, decision.Action);
@@ -55,7 +55,7 @@ public sealed class InboundRulesTests
     public void Decide_OptedOutAndConfirmedAlready_DoesNothing()
     {
         // Act
-        var decision = InboundRules.Decide(State(ConsentState.Unsubscribed), Link(LinkStatus.Synced), true, Decided.AddDays(1), Options());
+        var decision = InboundRules.Decide(State(ConsentState.Unsubscribed), Link(LinkStatus.Synced), true, Decided.AddDays(1), Options(), optOutHeldElsewhere: false);
 
         // Assert
         Assert.Equal(InboundAction.None, decision.Action);
@@ -65,7 +65,7 @@ public sealed class InboundRulesTests
     public void Decide_OptedOutAndLinkPending_ConfirmsWithoutWrite()
     {
         // Act
-        var decision = InboundRules.Decide(State(ConsentState.Unsubscribed), Link(LinkStatus.Failed), true, Decided, Options());
+        var decision = InboundRules.Decide(State(ConsentState.Unsubscribed), Link(LinkStatus.Failed), true, Decided, Options(), optOutHeldElsewhere: false);
 
         // Assert
         Assert.Equal(InboundAction.Confirm, decision.Action);
@@ -75,7 +75,7 @@ public sealed class InboundRulesTests
     public void Decide_UncheckedUnderReassert_WritesAndReportsDrift()
     {
         // Act
-        var decision = InboundRules.Decide(State(ConsentState.Unsubscribed), Link(LinkStatus.Synced), false, Decided.AddDays(1), Options());
+        var decision = InboundRules.Decide(State(ConsentState.Unsubscribed), Link(LinkStatus.Synced), false, Decided.AddDays(1), Options(), optOutHeldElsewhere: false);
 
         // Assert
         Assert.Equal((InboundAction.WriteOptOut, true), decision);
@@ -85,7 +85,7 @@ public sealed class InboundRulesTests
     public void Decide_NewerUncheckUnderResubscribe_ImportsResubscribe()
     {
         // Act
-        var decision = InboundRules.Decide(State(ConsentState.Unsubscribed), Link(LinkStatus.Synced), false, Decided.AddDays(1), Options(SalesforceUncheckPolicy.Resubscribe));
+        var decision = InboundRules.Decide(State(ConsentState.Unsubscribed), Link(LinkStatus.Synced), false, Decided.AddDays(1), Options(SalesforceUncheckPolicy.Resubscribe), optOutHeldElsewhere: false);
 
         // Assert
         Assert.Equal((InboundAction.ImportResubscribe, false), decision);
@@ -95,7 +95,7 @@ public sealed class InboundRulesTests
     public void Decide_OlderUncheckUnderResubscribe_Reasserts()
     {
         // Act
-        var decision = InboundRules.Decide(State(ConsentState.Unsubscribed), Link(LinkStatus.Synced), false, Decided.AddDays(-1), Options(SalesforceUncheckPolicy.Resubscribe));
+        var decision = InboundRules.Decide(State(ConsentState.Unsubscribed), Link(LinkStatus.Synced), false, Decided.AddDays(-1), Options(SalesforceUncheckPolicy.Resubscribe), optOutHeldElsewhere: false);
 
         // Assert
         Assert.Equal((InboundAction.WriteOptOut, true), decision);
@@ -105,7 +105,7 @@ public sealed class InboundRulesTests
     public void Decide_RecordNeverConfirmedUnderResubscribe_WritesWithoutDrift()
     {
         // Act
-        var decision = InboundRules.Decide(State(ConsentState.Unsubscribed), Link(LinkStatus.Pending), false, Decided.AddDays(1), Options(SalesforceUncheckPolicy.Resubscribe));
+        var decision = InboundRules.Decide(State(ConsentState.Unsubscribed), Link(LinkStatus.Pending), false, Decided.AddDays(1), Options(SalesforceUncheckPolicy.Resubscribe), optOutHeldElsewhere: false);
 
         // Assert
         Assert.Equal((InboundAction.WriteOptOut, false), decision);
@@ -117,7 +117,7 @@ public sealed class InboundRulesTests
     public void Decide_UnlinkedDuplicateOfUnsubscribedAddress_FansOutOnlyWithResolveByEmail(bool resolveByEmail, InboundAction expected)
     {
         // Act
-        var decision = InboundRules.Decide(State(ConsentState.Unsubscribed), null, false, Decided, Options(resolveByEmail: resolveByEmail));
+        var decision = InboundRules.Decide(State(ConsentState.Unsubscribed), null, false, Decided, Options(resolveByEmail: resolveByEmail), optOutHeldElsewhere: false);
 
         // Assert
         Assert.Equal(expected, decision.Action);
@@ -127,7 +127,7 @@ public sealed class InboundRulesTests
     public void Decide_NotOptedOutAndUnknownAddress_DoesNothing()
     {
         // Act
-        var decision = InboundRules.Decide(null, null, false, Decided, Options());
+        var decision = InboundRules.Decide(null, null, false, Decided, Options(), optOutHeldElsewhere: false);
 
         // Assert
         Assert.Equal(InboundAction.None, decision.Action);
@@ -158,5 +158,45 @@ public sealed class InboundRulesTests
         Assert.Equal(addresses, chunks.SelectMany(c => c));
         Assert.All(chunks, c => Assert.True(Uri.EscapeDataString(Soql.InList(c)).Length <= OutboundSync.MaxEncodedInListBytes + 3));
         Assert.True(chunks.Count > 2);
+    }
+    [Fact]
+    public void Decide_NewerUncheckUnderResubscribeWhileAnotherRecordHoldsTheOptOut_Reasserts()
+    {
+        // Act
+        var decision = InboundRules.Decide(State(ConsentState.Unsubscribed), Link(LinkStatus.Synced), false, Decided.AddDays(1), Options(SalesforceUncheckPolicy.Resubscribe), optOutHeldElsewhere: true);
+
+        // Assert
+        Assert.Equal((InboundAction.WriteOptOut, true), decision);
+    }
+
+    [Theory]
+    [InlineData(LinkStatus.Synced, true, false, true)]
+    [InlineData(LinkStatus.Synced, true, true, false)]
+    [InlineData(LinkStatus.Synced, false, false, false)]
+    [InlineData(LinkStatus.Dead, true, false, false)]
+    [InlineData(LinkStatus.Pending, true, false, false)]
+    [InlineData(LinkStatus.Failed, true, false, false)]
+    public void OptOutHeldElsewhere_OtherLinkInStatus_CountsOnlyAConfirmedOptOutNotUncheckedNow(LinkStatus status, bool desired, bool uncheckedNow, bool expected)
+    {
+        // Arrange
+        var other = Links.InStatus("k", SalesforceId.Parse("003000000000002AAA"), status, desired, "evt", Decided);
+        var self = Link(LinkStatus.Synced);
+        var uncheckedHere = uncheckedNow ? new HashSet<string> { self.SalesforceId, other.SalesforceId } : new HashSet<string> { self.SalesforceId };
+
+        // Act
+        var held = InboundRules.OptOutHeldElsewhere([self, other], self.SalesforceId, uncheckedHere);
+
+        // Assert
+        Assert.Equal(expected, held);
+    }
+
+    [Fact]
+    public void OptOutHeldElsewhere_OnlyTheRecordItself_IsFalse()
+    {
+        // Act
+        var self = Link(LinkStatus.Synced);
+
+        // Assert
+        Assert.False(InboundRules.OptOutHeldElsewhere([self], self.SalesforceId, new HashSet<string>()));
     }
 }

@@ -40,19 +40,11 @@ public sealed class QueueHostEmulator(QueueServiceClient queues)
         catch (Exception)
         {
             // host.json's visibilityTimeout spaces real retries; tests release the message at once.
-            await queue.UpdateMessageAsync(message.MessageId, message.PopReceipt, visibilityTimeout: TimeSpan.Zero, cancellationToken: cancellationToken);
+            await SettleAsync(() => queue.UpdateMessageAsync(message.MessageId, message.PopReceipt, visibilityTimeout: TimeSpan.Zero, cancellationToken: cancellationToken));
             return true;
         }
 
-        try
-        {
-            await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, cancellationToken);
-        }
-        catch (Azure.RequestFailedException ex) when (ex.Status == 404)
-        {
-            // A loaded emulator can time out a delete that succeeded; the SDK's retry then finds it gone.
-        }
-
+        await SettleAsync(() => queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, cancellationToken));
         return true;
     }
 
@@ -66,6 +58,19 @@ public sealed class QueueHostEmulator(QueueServiceClient queues)
         }
 
         return count;
+    }
+
+    // A loaded Azurite can time out a delete or update that it did carry out; the SDK's retry then finds the message
+    // gone (404) or holding a new pop receipt (400 PopReceiptMismatch). Either way the first call took effect.
+    private static async Task SettleAsync(Func<Task> call)
+    {
+        try
+        {
+            await call();
+        }
+        catch (Azure.RequestFailedException ex) when (ex.Status == 404 || ex.ErrorCode == "PopReceiptMismatch")
+        {
+        }
     }
 
     private static int ReadMaxDequeueCount()

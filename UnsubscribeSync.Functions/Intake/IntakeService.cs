@@ -47,11 +47,13 @@ public sealed partial class IntakeService(
             await Parallel.ForEachAsync(
                 groups,
                 new ParallelOptions { MaxDegreeOfParallelism = MaxParallelAddresses, CancellationToken = cancellationToken },
-                async (group, ct) =>
+                async (group, _) =>
                 {
+                    // The loop's own token is cancelled when another address fails; an event already under way must
+                    // still finish or give its claim back, or its retry would be told "duplicate" while it is half-done.
                     foreach (var e in group)
                     {
-                        var isNew = await AcceptOneAsync(e, ct);
+                        var isNew = await AcceptOneAsync(e, cancellationToken);
                         lock (outcome)
                         {
                             outcome[e.Id] = isNew;

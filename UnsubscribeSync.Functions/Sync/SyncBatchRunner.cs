@@ -134,6 +134,14 @@ public sealed partial class SyncBatchRunner(
             inboundIncomplete: kind == SyncWorkKind.Inbound,
             OutboundPhase,
             cancellationToken);
+        if (completion.AlreadyDone && await store.GetRunAsync(message.RunId, cancellationToken) is { } current)
+        {
+            // Only the claimant records a batch, so "already done" means this copy's own transaction landed but its answer
+            // was lost (a storage timeout, then the retry found it recorded): hand on from the rows, or the children wait.
+            await FinishHandOffAsync(current, batch, cancellationToken);
+            return;
+        }
+
         await HandOnAsync(message.RunId, completion, cancellationToken);
     }
 
@@ -167,6 +175,14 @@ public sealed partial class SyncBatchRunner(
             context.InboundIncomplete,
             OutboundPhase,
             cancellationToken);
+        if (completion.AlreadyDone && await store.GetRunAsync(message.RunId, cancellationToken) is { } current)
+        {
+            // Only the claimant records a batch, so "already done" means this copy's own transaction landed but its answer
+            // was lost (a storage timeout, then the retry found it recorded): hand on from the rows, or the children wait.
+            await FinishHandOffAsync(current, batch, cancellationToken);
+            return;
+        }
+
         await HandOnAsync(message.RunId, completion, cancellationToken);
     }
 

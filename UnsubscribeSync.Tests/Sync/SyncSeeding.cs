@@ -30,8 +30,9 @@ internal static class SyncSeeding
                 UpdatedAt = at,
             };
             var link = Links.InStatus(address.Key, id, entry.Status, desired: true, eventId, at);
+            // Upsert, not add: a loaded Azurite can time out a transaction it committed, and the SDK's retry must not conflict.
             await table.SubmitTransactionAsync(
-                [new TableTransactionAction(TableTransactionActionType.Add, state), new TableTransactionAction(TableTransactionActionType.Add, link)],
+                [new TableTransactionAction(TableTransactionActionType.UpsertReplace, state), new TableTransactionAction(TableTransactionActionType.UpsertReplace, link)],
                 token);
         });
     }

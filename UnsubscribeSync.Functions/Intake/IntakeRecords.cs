@@ -75,7 +75,17 @@ public interface IIntakeRecords
 
     /// <summary>Records that stopped before being queued and are older than <paramref name="olderThan"/>.</summary>
     IAsyncEnumerable<IntakeRecordEntity> FindUnfinishedAsync(DateTimeOffset olderThan, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// One page of <see cref="FindUnfinishedAsync"/>: the unfinished records among the next (at most
+    /// <paramref name="pageSize"/>) rows the service scans after <paramref name="continuation"/>, and the token to go
+    /// on from (null at the end). A page can be empty and still have a continuation: the filter is not indexed.
+    /// </summary>
+    Task<IntakeSweepPage> FindUnfinishedPageAsync(DateTimeOffset olderThan, string? continuation, int pageSize, CancellationToken cancellationToken);
 }
+
+/// <summary>One page of half-finished intakes, and where the scan goes on.</summary>
+public sealed record IntakeSweepPage(IReadOnlyList<IntakeRecordEntity> Records, string? Continuation);
 
 /// <inheritdoc />
 public sealed class IntakeRecords(StorageClients clients, IOptions<StorageOptions> options) : IIntakeRecords
@@ -166,11 +176,27 @@ public sealed class IntakeRecords(StorageClients clients, IOptions<StorageOption
 
     public async IAsyncEnumerable<IntakeRecordEntity> FindUnfinishedAsync(DateTimeOffset olderThan, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var queued = nameof(IntakeStage.Queued);
-        var filter = TableClient.CreateQueryFilter($"Stage ne {queued} and ReceivedAt lt {olderThan}");
-        await foreach (var record in Table.QueryAsync<IntakeRecordEntity>(filter, cancellationToken: cancellationToken))
+        await foreach (var record in Table.QueryAsync<IntakeRecordEntity>(UnfinishedFilter(olderThan), cancellationToken: cancellationToken))
         {
             yield return record;
         }
+    }
+
+    public async Task<IntakeSweepPage> FindUnfinishedPageAsync(DateTimeOffset olderThan, string? continuation, int pageSize, CancellationToken cancellationToken)
+    {
+        await foreach (var page in Table.QueryAsync<IntakeRecordEntity>(UnfinishedFilter(olderThan), maxPerPage: pageSize, cancellationToken: cancellationToken).AsPages(continuation, pageSize))
+        {
+            return new IntakeSweepPage(page.Values, page.ContinuationToken);
+        }
+
+        return new IntakeSweepPage([], null);
+    }
+
+    // Stage and ReceivedAt are not keys, so the service scans the whole table (partitions are event-id hashes): the
+    // cost grows with the table, which is why the sweep pages through it in queued batches rather than in the tick.
+    private static string UnfinishedFilter(DateTimeOffset olderThan)
+    {
+        var queued = nameof(IntakeStage.Queued);
+        return TableClient.CreateQueryFilter($"Stage ne {queued} and ReceivedAt lt {olderThan}");
     }
 }

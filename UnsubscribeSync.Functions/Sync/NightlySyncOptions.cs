@@ -30,9 +30,12 @@ public sealed class NightlySyncOptions
     /// <summary>Intake records older than this that never reached the push queue are finished first.</summary>
     public TimeSpan IntakeSweepAge { get; set; } = TimeSpan.FromMinutes(15);
 
-    /// <summary>Most half-finished intakes one timer invocation finishes (the rest wait for the next run).</summary>
-    [Range(0, 10_000)]
-    public int IntakeSweepLimit { get; set; } = 500;
+    /// <summary>
+    /// Intake rows one sweep batch scans (a Table query page, at most 1,000); the next page is its own batch. Every
+    /// half-finished intake the pages find is finished, however many there are.
+    /// </summary>
+    [Range(1, 1000, ErrorMessage = "Sync:IntakeSweepPageSize must be between 1 and 1000.")]
+    public int IntakeSweepPageSize { get; set; } = 1000;
 
     /// <summary>Attempts before a failing batch is given up (match host.json <c>extensions.queues.maxDequeueCount</c>, default 5).</summary>
     [Range(1, 100)]

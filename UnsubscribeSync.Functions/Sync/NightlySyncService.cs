@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using UnsubscribeSync.Functions.Configuration;
-using UnsubscribeSync.Functions.Intake;
 using UnsubscribeSync.Functions.Storage;
 
 namespace UnsubscribeSync.Functions.Sync;
@@ -9,7 +8,7 @@ namespace UnsubscribeSync.Functions.Sync;
 /// <summary>What a timer tick did.</summary>
 public enum NightlySyncOutcome
 {
-    /// <summary><c>Sync:NightlyEnabled</c> is false.</summary>
+    /// <summary><c>Sync:NightlyEnabled</c> is false: only the intake sweep was planned (no Salesforce work).</summary>
     Disabled,
 
     /// <summary>A new run was planned and its first batches queued.</summary>
@@ -33,15 +32,15 @@ public interface INightlySyncService
 /// The timer's planner. The lease row in SyncState names the open run; a tick that finds one closes it if
 /// all its batches reported, resumes it if it stalled (queuing only batches no live claim says are running),
 /// and otherwise waits; a lease whose run has no row yet is still being planned. A new run takes the lease
-/// with an ETag (so two ticks cannot both start one), finishes half-done webhook intakes, and queues two
-/// inbound batches; every further batch is planned by the batches themselves.
+/// with an ETag (so two ticks cannot both start one) and queues its first batches: two inbound pages and the
+/// first page of the intake sweep (the sweep alone when the nightly sync is off, so a half-finished webhook
+/// intake is still finished). Every further batch is planned by the batches themselves; the tick itself reads
+/// and writes a handful of rows, however large the tables grow.
 /// </summary>
 public sealed partial class NightlySyncService(
     SyncRunStore store,
     ISyncBatchQueue queue,
     SyncRunCloser closer,
-    IIntakeRecords intakeRecords,
-    IIntakeService intake,
     IOptions<SyncOptions> syncOptions,
     IOptions<NightlySyncOptions> nightlyOptions,
     TimeProvider timeProvider,
@@ -49,13 +48,8 @@ public sealed partial class NightlySyncService(
 {
     public async Task<NightlySyncOutcome> TickAsync(bool isPastDue, CancellationToken cancellationToken)
     {
-        if (!syncOptions.Value.NightlyEnabled)
-        {
-            Log.Disabled(logger);
-            return NightlySyncOutcome.Disabled;
-        }
-
-        Log.Tick(logger, isPastDue);
+        var enabled = syncOptions.Value.NightlyEnabled;
+        Log.Tick(logger, isPastDue, enabled);
         var options = nightlyOptions.Value;
         var now = timeProvider.GetUtcNow();
 
@@ -65,8 +59,8 @@ public sealed partial class NightlySyncService(
             var open = await store.GetRunAsync(openRunId, cancellationToken);
             if (open is null)
             {
-                // The tick that took the lease writes its run row only after finishing half-done intakes, so a missing row
-                // means that tick is still planning; only a lease older than the stall limit belongs to a tick that died.
+                // The tick that took the lease writes its run row next, so a missing row means that tick is still
+                // planning (or is slow to); only a lease older than the stall limit belongs to a tick that died.
                 if (now - lease.UpdatedAt < options.StallAfter)
                 {
                     Log.StillPlanning(logger, openRunId);
@@ -125,73 +119,60 @@ public sealed partial class NightlySyncService(
             return NightlySyncOutcome.Waiting;
         }
 
-        var intakes = await SweepIntakesAsync(now - options.IntakeSweepAge, options.IntakeSweepLimit, cancellationToken);
-        if ((await store.GetLeaseAsync(cancellationToken))?.RunId != runId)
+        var sweep = new SyncWorkItem { Kind = SyncWorkKind.IntakeSweep };
+        SyncRunEntity run;
+        IReadOnlyList<SyncWorkItem> seeds;
+        if (!enabled)
         {
-            // The sweep outlasted the stall limit and another tick took the lease over as abandoned: that tick's run stands.
-            Log.LostRace(logger);
-            return NightlySyncOutcome.Waiting;
+            run = new SyncRunEntity { PartitionKey = runId, Mode = SyncRunEntity.IntakesOnlyMode, StartedAt = now, Until = now };
+            seeds = [sweep];
         }
-
-        var watermark = (await store.GetWatermarkAsync(cancellationToken))?.Watermark;
-        var full = options.ForceFullReconcile || watermark is null;
-        var run = new SyncRunEntity
+        else
         {
-            PartitionKey = runId,
-            Mode = full ? "full" : "incremental",
-            StartedAt = now,
-            Since = full ? null : watermark - options.WatermarkOverlap,
-            Until = now,
-            IntakesCompleted = intakes,
-        };
-        var planned = await store.CreateRunAsync(
-            run,
+            var watermark = (await store.GetWatermarkAsync(cancellationToken))?.Watermark;
+            var full = options.ForceFullReconcile || watermark is null;
+            run = new SyncRunEntity
+            {
+                PartitionKey = runId,
+                Mode = full ? "full" : "incremental",
+                StartedAt = now,
+                Since = full ? null : watermark - options.WatermarkOverlap,
+                Until = now,
+            };
+            seeds =
             [
                 new SyncWorkItem { Kind = SyncWorkKind.Inbound, ObjectType = "Contact" },
                 new SyncWorkItem { Kind = SyncWorkKind.Inbound, ObjectType = "Lead" },
-            ],
-            cancellationToken);
+                sweep,
+            ];
+        }
+
+        var planned = await store.CreateRunAsync(run, seeds, cancellationToken);
         foreach (var batch in planned)
         {
             await queue.SendAsync(batch, cancellationToken);
         }
 
-        Log.Started(logger, runId, run.Mode, run.Since, intakes);
-        return NightlySyncOutcome.Started;
-    }
-
-    private async Task<int> SweepIntakesAsync(DateTimeOffset olderThan, int limit, CancellationToken cancellationToken)
-    {
-        // Webhook intakes that stopped half-way are finished first, so their opt-outs are in the ledger the run reconciles.
-        var completed = 0;
-        var seen = 0;
-        await foreach (var record in intakeRecords.FindUnfinishedAsync(olderThan, cancellationToken))
+        if (!enabled)
         {
-            if (++seen > limit)
-            {
-                Log.IntakeSweepCapped(logger, limit);
-                break;
-            }
-
-            if (await intake.CompleteAsync(record, cancellationToken))
-            {
-                completed++;
-            }
+            Log.Disabled(logger, runId);
+            return NightlySyncOutcome.Disabled;
         }
 
-        return completed;
+        Log.Started(logger, runId, run.Mode, run.Since);
+        return NightlySyncOutcome.Started;
     }
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = 500, Level = LogLevel.Information, Message = "Nightly sync is switched off (Sync:NightlyEnabled=false); nothing to do")]
-        public static partial void Disabled(ILogger logger);
+        [LoggerMessage(EventId = 500, Level = LogLevel.Information, Message = "Nightly sync is switched off (Sync:NightlyEnabled=false); run {RunId} only finishes half-finished webhook intakes")]
+        public static partial void Disabled(ILogger logger, string runId);
 
-        [LoggerMessage(EventId = 501, Level = LogLevel.Information, Message = "Nightly sync tick (past due: {IsPastDue})")]
-        public static partial void Tick(ILogger logger, bool isPastDue);
+        [LoggerMessage(EventId = 501, Level = LogLevel.Information, Message = "Nightly sync tick (past due: {IsPastDue}, sync enabled: {Enabled})")]
+        public static partial void Tick(ILogger logger, bool isPastDue, bool enabled);
 
-        [LoggerMessage(EventId = 502, Level = LogLevel.Information, Message = "Sync run {RunId} started ({Mode}, changes since {Since}); {IntakesCompleted} half-finished intakes completed first")]
-        public static partial void Started(ILogger logger, string runId, string mode, DateTimeOffset? since, int intakesCompleted);
+        [LoggerMessage(EventId = 502, Level = LogLevel.Information, Message = "Sync run {RunId} started ({Mode}, changes since {Since}); half-finished webhook intakes are swept in its first phase")]
+        public static partial void Started(ILogger logger, string runId, string mode, DateTimeOffset? since);
 
         [LoggerMessage(EventId = 503, Level = LogLevel.Information, Message = "Sync run {RunId} is still running ({Done} of {Planned} batches done); this tick waits")]
         public static partial void StillRunning(ILogger logger, string runId, int done, int planned);
@@ -201,9 +182,6 @@ public sealed partial class NightlySyncService(
 
         [LoggerMessage(EventId = 505, Level = LogLevel.Information, Message = "Another invocation started a sync run at the same moment; this one stands down")]
         public static partial void LostRace(ILogger logger);
-
-        [LoggerMessage(EventId = 506, Level = LogLevel.Warning, Message = "More than {Limit} half-finished intakes; the rest are finished by the next run")]
-        public static partial void IntakeSweepCapped(ILogger logger, int limit);
 
         [LoggerMessage(EventId = 507, Level = LogLevel.Information, Message = "Sync run {RunId} holds the lease and is still being planned; this tick waits")]
         public static partial void StillPlanning(ILogger logger, string runId);

@@ -31,14 +31,17 @@ public sealed partial class SyncBatchRunner(
     ISyncBatchQueue queue,
     InboundSync inbound,
     OutboundSync outbound,
+    IntakeSweep intakeSweep,
     SyncRunCloser closer,
     ApiBudget budget,
     IOptions<NightlySyncOptions> options,
     TimeProvider timeProvider,
     ILogger<SyncBatchRunner> logger) : ISyncBatchRunner
 {
-    // The outbound pass, planned in the transaction that records the inbound pass's last batch.
-    private static readonly Func<SyncRunEntity, IReadOnlyList<SyncWorkItem>> OutboundPhase = _ => [new SyncWorkItem { Kind = SyncWorkKind.OutboxScan }];
+    // The outbound pass, planned in the transaction that records the first phase's last batch (inbound pages and intake
+    // sweep pages), so it sees every opt-out both brought into the ledger. A sweep-only run has no outbound pass.
+    private static readonly Func<SyncRunEntity, IReadOnlyList<SyncWorkItem>> OutboundPhase =
+        run => run.IsIntakesOnly ? [] : [new SyncWorkItem { Kind = SyncWorkKind.OutboxScan }];
 
     public async Task RunAsync(string messageText, long dequeueCount, CancellationToken cancellationToken)
     {
@@ -234,6 +237,7 @@ public sealed partial class SyncBatchRunner(
         SyncWorkKind.OutboxScan => outbound.ScanAsync(item, context, cancellationToken),
         SyncWorkKind.Write => outbound.WriteAsync(item, context, cancellationToken),
         SyncWorkKind.Resolve => outbound.ResolveAsync(item, context, cancellationToken),
+        SyncWorkKind.IntakeSweep => intakeSweep.RunAsync(item, context, cancellationToken),
         _ => throw new InvalidOperationException($"Unknown sync work kind {item.Kind}."),
     };
 

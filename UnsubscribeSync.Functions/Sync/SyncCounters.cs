@@ -57,6 +57,9 @@ public sealed class SyncCounters
     /// <summary>Webhook intakes that had stopped half-way and were finished by the run.</summary>
     public int IntakesCompleted { get; set; }
 
+    /// <summary>Half-finished webhook intakes the run could not finish (left unfinished for the next sweep).</summary>
+    public int IntakesFailed { get; set; }
+
     /// <summary>Requests this run made to Salesforce, as the client's handler counted them: every query page, write, describe, token request and retry.</summary>
     public int ApiCalls { get; set; }
 
@@ -130,6 +133,7 @@ public sealed class SyncCounters
         NotRequired += other.NotRequired;
         Blocked += other.Blocked;
         IntakesCompleted += other.IntakesCompleted;
+        IntakesFailed += other.IntakesFailed;
         ApiCalls += other.ApiCalls;
         BatchesAbandoned += other.BatchesAbandoned;
         foreach (var (code, count) in other.FailedByCode)

@@ -32,7 +32,7 @@ public sealed class SyncRunEntity : ITableEntity
     public DateTimeOffset? Timestamp { get; set; }
     public ETag ETag { get; set; }
 
-    /// <summary>incremental or full.</summary>
+    /// <summary>incremental, full, or intakes (the sweep alone, while the nightly sync is off).</summary>
     public string Mode { get; set; } = "incremental";
 
     public string Phase { get; set; } = nameof(SyncPhase.Inbound);
@@ -65,12 +65,14 @@ public sealed class SyncRunEntity : ITableEntity
 
     public bool WatermarkAdvanced { get; set; }
 
-    /// <summary>Half-finished webhook intakes the planner finished before the run.</summary>
-    public int IntakesCompleted { get; set; }
-
     public SyncPhase SyncPhase => Enum.Parse<SyncPhase>(Phase);
 
     public bool IsFull => Mode == "full";
+
+    /// <summary>A run of the intake sweep alone (the nightly sync is off): no Salesforce work, no watermark.</summary>
+    public bool IsIntakesOnly => Mode == IntakesOnlyMode;
+
+    public const string IntakesOnlyMode = "intakes";
 }
 
 /// <summary>One work item of a run: row key <c>batch|{id}</c> in the run's partition.</summary>

@@ -17,10 +17,9 @@ public sealed partial class SyncRunCloser(SyncRunStore store, ILogger<SyncRunClo
         }
 
         var counters = await store.SumResultsAsync(runId, cancellationToken);
-        counters.IntakesCompleted += run.IntakesCompleted;
 
         // A run that skipped part of the inbound pass keeps the old watermark, so the next run reads those changes again.
-        var advance = !run.BudgetStopped && !run.InboundIncomplete;
+        var advance = !run.BudgetStopped && !run.InboundIncomplete && !run.IsIntakesOnly;
         if (advance)
         {
             await store.AdvanceWatermarkAsync(runId, run.Until, counters.HighestSystemModstamp, cancellationToken);

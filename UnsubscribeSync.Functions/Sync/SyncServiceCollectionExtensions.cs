@@ -25,6 +25,7 @@ public static class SyncServiceCollectionExtensions
         services.TryAddSingleton<ApiBudget>();
         services.TryAddSingleton<InboundSync>();
         services.TryAddSingleton<OutboundSync>();
+        services.TryAddSingleton<IntakeSweep>();
         services.TryAddSingleton<SyncRunCloser>();
         services.TryAddSingleton<ISyncBatchRunner, SyncBatchRunner>();
         services.TryAddSingleton<INightlySyncService, NightlySyncService>();

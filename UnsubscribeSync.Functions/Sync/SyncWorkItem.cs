@@ -17,6 +17,9 @@ public enum SyncWorkKind
 
     /// <summary>Find Leads and Contacts by email for up to 200 addresses that have no Salesforce Id.</summary>
     Resolve,
+
+    /// <summary>Finish the webhook intakes that stopped half-way, one page of the Intake table; planned with the inbound pass.</summary>
+    IntakeSweep,
 }
 
 /// <summary>A reference to one ledger link: the address key and the record Id.</summary>
@@ -41,7 +44,7 @@ public sealed record SyncWorkItem
     /// <summary>Inbound: read records with an Id after this one (keyset paging), or from the start when null.</summary>
     public string? AfterId { get; init; }
 
-    /// <summary>OutboxScan: the Table continuation token to carry on from.</summary>
+    /// <summary>OutboxScan and IntakeSweep: the Table continuation token to carry on from.</summary>
     public string? Continuation { get; init; }
 
     /// <summary>Write: links to write; OutboxScan: links found so far that did not yet fill a Write item.</summary>

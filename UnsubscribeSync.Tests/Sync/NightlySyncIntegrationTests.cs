@@ -277,20 +277,28 @@ public sealed class NightlySyncIntegrationTests(SalesforceSandboxFixture sandbox
     }
 
     [Fact]
-    public async Task Tick_NightlyDisabled_DoesNothing()
+    public async Task Tick_NightlyDisabled_OnlyFinishesHalfFinishedIntakes()
     {
-        // Arrange
+        // Arrange: an opt-out in Salesforce the sync would import, and a webhook intake that stopped half-way.
         await using var h = await SyncHarness.CreateAsync(sandbox, Settings(("Sync:NightlyEnabled", "false")));
         await sandbox.Control.CreateRecordsAsync([SandboxRecord.Contact("ignored@example.com", optedOut: true)], Ct);
+        await IntakeSweepTests.StopHalfWayAsync(h, "evt-off", "sync.off@example.com");
+        await h.AdvanceAsync(TimeSpan.FromMinutes(20));
+        var before = await sandbox.Control.GetStatsAsync(Ct);
 
         // Act
-        await h.TickAsync();
-        var ran = await h.DrainAsync();
+        var outcome = await h.Services.GetRequiredService<INightlySyncService>().TickAsync(false, Ct);
+        await h.DrainAsync();
 
-        // Assert
-        Assert.Equal(0, ran);
-        Assert.Empty(await h.Runs.ListRunsAsync(Ct));
-        Assert.Equal(0, (await sandbox.Control.GetStatsAsync(Ct)).Total);
+        // Assert: the intake reaches the ledger (and its push queue); Salesforce is not called and nothing is imported.
+        Assert.Equal(NightlySyncOutcome.Disabled, outcome);
+        var run = Assert.Single(await h.Runs.ListRunsAsync(Ct));
+        Assert.Equal((SyncRunEntity.IntakesOnlyMode, nameof(SyncPhase.Completed), false), (run.Mode, run.Phase, run.WatermarkAdvanced));
+        Assert.Equal(1, SyncHarness.Report(run).IntakesCompleted);
+        Assert.Equal(ConsentState.Unsubscribed, (await h.GetLedgerAsync("sync.off@example.com"))!.State.ConsentState);
+        Assert.Null(await h.GetLedgerAsync("ignored@example.com"));
+        Assert.Equal(before.Total, (await sandbox.Control.GetStatsAsync(Ct)).Total);
+        Assert.Null(await h.Runs.GetWatermarkAsync(Ct));
     }
 
     [Fact]

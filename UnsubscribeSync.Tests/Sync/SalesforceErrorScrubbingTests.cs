@@ -43,7 +43,7 @@ public sealed class SalesforceErrorScrubbingTests(SalesforceSandboxFixture sandb
         await sandbox.Control.ClearFaultsAsync(Ct);
         await h.AdvanceAsync(TimeSpan.FromHours(1));
         await h.TickAsync();
-        Assert.Equal(2, await h.DrainAsync(maxBatches: 2));
+        Assert.Equal(3, await h.DrainAsync(maxBatches: 3));
         await sandbox.Control.AddFaultsAsync(
             Ct,
             new SandboxFault("query", 400, "MALFORMED_QUERY", $"\nSELECT Id, Email, HasOptedOutOfEmail FROM Contact WHERE Email IN ('{Unknown}','{Owed}')\n^\nERROR at Row:1:Column:40\nunexpected token: '('"));

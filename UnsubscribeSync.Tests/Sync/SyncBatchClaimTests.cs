@@ -137,7 +137,7 @@ public sealed class SyncBatchClaimTests(SalesforceSandboxFixture sandbox) : ICla
         await SyncSeeding.SeedLedgerAsync(h.LedgerTable, ids.Select((id, i) => ($"claim{i}@example.com", id, LinkStatus.Pending)), h.Storage.Time.GetUtcNow());
         await h.AdvanceAsync(TimeSpan.FromHours(1));
         await h.TickAsync();
-        Assert.Equal(3, await h.DrainAsync(maxBatches: 3));
+        Assert.Equal(4, await h.DrainAsync(maxBatches: 4));
         Assert.Single((await h.Queue.PeekMessagesAsync(32, Ct)).Value);
         await h.Queue.ClearMessagesAsync(Ct);
         await h.AdvanceAsync(TimeSpan.FromMinutes(31));

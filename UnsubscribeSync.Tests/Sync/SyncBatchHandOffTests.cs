@@ -18,7 +18,7 @@ public sealed class SyncBatchHandOffTests(SalesforceSandboxFixture sandbox) : IC
     [Fact]
     public async Task RunAsync_ChildSendFailsAfterCommit_RedeliveryQueuesChildrenAndRunCompletes()
     {
-        // Arrange: three owed opt-outs; the last inbound batch commits, then sending the outbound scan it planned fails.
+        // Arrange: three owed opt-outs; the first phase's last batch commits, then sending the outbound scan it planned fails.
         var flaky = new FlakyQueue();
         await using var h = await SyncHarness.CreateAsync(sandbox, configureServices: services =>
         {
@@ -27,16 +27,17 @@ public sealed class SyncBatchHandOffTests(SalesforceSandboxFixture sandbox) : IC
         });
         var ids = await SeedOwedAsync(h, "handoff");
         await h.TickAsync();
-        var inbound = await ReceiveAsync(h, 2);
+        var first = await ReceiveAsync(h, 3);
         var runner = h.Services.GetRequiredService<ISyncBatchRunner>();
-        await runner.RunAsync(inbound[0].MessageText, 1, Ct);
+        await runner.RunAsync(first[0].MessageText, 1, Ct);
+        await runner.RunAsync(first[1].MessageText, 1, Ct);
         flaky.FailNextSend = true;
-        await Assert.ThrowsAsync<IOException>(() => runner.RunAsync(inbound[1].MessageText, 1, Ct));
+        await Assert.ThrowsAsync<IOException>(() => runner.RunAsync(first[2].MessageText, 1, Ct));
         Assert.Empty((await h.Queue.PeekMessagesAsync(32, Ct)).Value);
 
         // Act: the queue delivers the failed message again (its visibility lapsed), then the workers drain the queue.
         await h.AdvanceAsync(TimeSpan.FromSeconds(30));
-        await runner.RunAsync(inbound[1].MessageText, 2, Ct);
+        await runner.RunAsync(first[2].MessageText, 2, Ct);
         await h.DrainAsync();
 
         // Assert
@@ -58,8 +59,20 @@ public sealed class SyncBatchHandOffTests(SalesforceSandboxFixture sandbox) : IC
         var ids = await SeedOwedAsync(h, "poison");
         var watermark = (await h.Runs.GetWatermarkAsync(Ct))!.Watermark;
         await h.TickAsync();
-        var inbound = await ReceiveAsync(h, 2);
-        await h.Services.GetRequiredService<ISyncBatchRunner>().RunAsync(inbound[0].MessageText, 1, Ct);
+        var first = await ReceiveAsync(h, 3);
+        var kinds = new List<string>();
+        foreach (var message in first)
+        {
+            var batch = SyncBatchMessage.FromJson(message.MessageText);
+            kinds.Add((await h.Runs.GetBatchAsync(batch.RunId, batch.BatchId, Ct))!.Kind);
+        }
+
+        var inbound = first.Where((_, i) => kinds[i] == nameof(SyncWorkKind.Inbound)).ToList();
+        foreach (var message in first.Where(m => m != inbound[1]))
+        {
+            await h.Services.GetRequiredService<ISyncBatchRunner>().RunAsync(message.MessageText, 1, Ct);
+        }
+
         var poisoned = QueuesModelFactory.QueueMessage("poison-1", "receipt", inbound[1].MessageText, 1);
 
         // Act

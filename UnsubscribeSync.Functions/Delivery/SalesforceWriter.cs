@@ -11,7 +11,15 @@ namespace UnsubscribeSync.Functions.Delivery;
 /// <summary>How a write was made: which channel records it, and whether Salesforce is read first.</summary>
 /// <param name="Channel">push or nightly-sync: named in the audit.</param>
 /// <param name="ReadFirst">Read the records' current values first (one query per object type per 200) and write only the differences.</param>
-public sealed record WriteOptions(string Channel, bool ReadFirst = false);
+/// <param name="VerifyConfirmed">
+/// Also take links the ledger holds as confirmed, read their values first, and write those Salesforce no longer holds
+/// (recorded as drift). For a redelivered push message: its worker may have died after an old value landed.
+/// </param>
+public sealed record WriteOptions(string Channel, bool ReadFirst = false, bool VerifyConfirmed = false)
+{
+    /// <summary>Whether values are read before writing.</summary>
+    public bool Reads => ReadFirst || VerifyConfirmed;
+}
 
 /// <summary>One outcome the writer recorded: for a link it was given, or for a record it followed a redirect to.</summary>
 /// <param name="Link">The link the outcome belongs to.</param>
@@ -49,11 +57,15 @@ public sealed partial class SalesforceWriter(
     {
         var run = new Run(options, budget, []);
         var owed = new List<RecordLinkEntity>();
-        foreach (var link in links.Where(l => l.IsOwed))
+        foreach (var link in links.Where(l => l.IsOwed || options.VerifyConfirmed && l.Status == LinkStatus.Synced))
         {
             if (!link.DesiredOptOut && !syncOptions.Value.PushResubscribes)
             {
-                await RecordAsync(run, link, LinkOutcome.NotRequired(false, "Resubscribes are not written to Salesforce (Sync__PushResubscribes is false)."), cancellationToken);
+                // A confirmed resubscribe is not verified either: nothing would be written to repair it.
+                if (link.IsOwed)
+                {
+                    await RecordAsync(run, link, LinkOutcome.NotRequired(false, "Resubscribes are not written to Salesforce (Sync__PushResubscribes is false)."), cancellationToken);
+                }
             }
             else
             {
@@ -101,7 +113,7 @@ public sealed partial class SalesforceWriter(
             }
         }
 
-        var toWrite = options.ReadFirst ? await ReadAndFilterAsync(run, usable, resolution, cancellationToken) : usable;
+        var toWrite = options.Reads ? await ReadAndFilterAsync(run, usable, resolution, cancellationToken) : usable;
         await WriteRoundAsync(run, toWrite, resolution, followRedirects: true, cancellationToken);
 
         // A write of an old value that landed after the link moved on is written once more with the current value.
@@ -161,6 +173,15 @@ public sealed partial class SalesforceWriter(
                     else if (current.GetBool(field) == link.DesiredOptOut)
                     {
                         await RecordAsync(run, link, LinkOutcome.Observed(link.DesiredOptOut), cancellationToken);
+                    }
+                    else if (link.Status == LinkStatus.Synced)
+                    {
+                        // Confirmed, yet Salesforce holds the other value: the read reopens the link (DRIFT, audited),
+                        // and the reopened link is written in this same call.
+                        if (await RecordAsync(run, link, LinkOutcome.Observed(!link.DesiredOptOut), cancellationToken) is { Link: { IsOwed: true } reopened })
+                        {
+                            toWrite.Add(reopened);
+                        }
                     }
                     else
                     {
@@ -363,10 +384,11 @@ public sealed partial class SalesforceWriter(
 
     private static void StopForDailyLimit(Run run) => run.Budget.StopForDailyLimit();
 
-    private async Task RecordAsync(Run run, RecordLinkEntity link, LinkOutcome outcome, CancellationToken cancellationToken)
+    private async Task<RecordedOutcome> RecordAsync(Run run, RecordLinkEntity link, LinkOutcome outcome, CancellationToken cancellationToken)
     {
         var recorded = await recorder.RecordAsync(link, outcome, run.Options.Channel, cancellationToken);
         run.Results.Add(new WriteResult(link, outcome, recorded, run.Linked.Contains(link.SalesforceId)));
+        return recorded;
     }
 
     private sealed record Run(WriteOptions Options, IWriteBudget Budget, List<WriteResult> Results)

@@ -10,6 +10,6 @@ public sealed class PushToSalesforce(IPushService push)
     [Function(nameof(PushToSalesforce))]
     public Task Run([QueueTrigger("%" + Configuration.StorageOptions.PushQueueSetting + "%")] QueueMessage message, CancellationToken cancellationToken)
     {
-        return push.PushAsync(message.MessageText, cancellationToken);
+        return push.PushAsync(message.MessageText, message.DequeueCount, cancellationToken);
     }
 }

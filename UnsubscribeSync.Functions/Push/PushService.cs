@@ -37,7 +37,13 @@ public interface IPushService
     /// Handles one <c>unsubscribe-push</c> message. Throws only for transient failures, so the queue retries;
     /// every permanent outcome is written to the ledger and audit and the message completes.
     /// </summary>
-    Task<PushOutcome> PushAsync(string messageText, CancellationToken cancellationToken);
+    /// <param name="messageText">The queue message (a <see cref="PushMessage"/>).</param>
+    /// <param name="dequeueCount">
+    /// The queue's delivery count. A redelivered message whose link the ledger holds as confirmed is checked against
+    /// Salesforce (one query) before it is called done: its earlier worker may have died after an old value landed.
+    /// </param>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    Task<PushOutcome> PushAsync(string messageText, long dequeueCount, CancellationToken cancellationToken);
 
     /// <summary>Handles a message that exhausted its attempts (from the poison queue): the link is marked failed.</summary>
     Task RecordFailureAsync(string messageText, CancellationToken cancellationToken);
@@ -59,7 +65,7 @@ public sealed partial class PushService(
     // A write that landed after a newer value was confirmed is written again; more than this means the address is changing faster than we can write.
     private const int MaxRewrites = 3;
 
-    public async Task<PushOutcome> PushAsync(string messageText, CancellationToken cancellationToken)
+    public async Task<PushOutcome> PushAsync(string messageText, long dequeueCount, CancellationToken cancellationToken)
     {
         if (!TryRead(messageText, out var message))
         {
@@ -69,11 +75,18 @@ public sealed partial class PushService(
         for (var round = 1; ; round++)
         {
             var link = await ledger.GetLinkAsync(message.EmailKey, message.SalesforceId, cancellationToken);
+            var verify = false;
             switch (link)
             {
                 case null:
                     Log.UnknownLink(logger, message.SalesforceId);
                     return PushOutcome.NothingToDo;
+                case { Status: LinkStatus.Synced } when dequeueCount > 1 && round == 1:
+                    // This message was delivered before and not completed: that worker may have died after its write of an
+                    // older value landed on top of a newer one someone else confirmed. Salesforce says which.
+                    Log.VerifyingRedelivered(logger, link.SalesforceId, dequeueCount);
+                    verify = true;
+                    break;
                 case { Status: LinkStatus.Synced }:
                     Log.AlreadySynced(logger, link.SalesforceId);
                     return PushOutcome.AlreadySynced;
@@ -82,8 +95,14 @@ public sealed partial class PushService(
             }
 
             // A transient failure is recorded on the link by the writer and thrown, so the queue retries.
-            var results = await writer.WriteAsync([link], new WriteOptions(Channel), new UrgentWriteBudget(), cancellationToken);
-            var own = results.First(r => r.Link.SalesforceId == link.SalesforceId);
+            var results = await writer.WriteAsync([link], new WriteOptions(Channel, VerifyConfirmed: verify), new UrgentWriteBudget(), cancellationToken);
+            if (results.Count == 0)
+            {
+                return PushOutcome.NothingToDo;
+            }
+
+            // The last outcome for the link: a read that reopened it is followed by the write of the current value.
+            var own = results.Last(r => r.Link.SalesforceId == link.SalesforceId);
             if (own.Recorded.MustRewrite && round < MaxRewrites)
             {
                 continue;
@@ -178,6 +197,9 @@ public sealed partial class PushService(
 
         [LoggerMessage(EventId = 208, Level = LogLevel.Warning, Message = "Push message for {SalesforceId} names no ledger link; nothing to do")]
         public static partial void UnknownLink(ILogger logger, string salesforceId);
+
+        [LoggerMessage(EventId = 210, Level = LogLevel.Information, Message = "Push message for {SalesforceId} was delivered {DequeueCount} times and its link is confirmed; reading Salesforce before calling it done")]
+        public static partial void VerifyingRedelivered(ILogger logger, string salesforceId, long dequeueCount);
 
         [LoggerMessage(EventId = 209, Level = LogLevel.Error, Message = "A push message could not be read and was dropped; the ledger still holds its state")]
         public static partial void Unreadable(ILogger logger, Exception exception);

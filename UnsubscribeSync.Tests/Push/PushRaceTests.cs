@@ -44,19 +44,19 @@ public sealed class PushRaceTests(SalesforceSandboxFixture sandbox) : IClassFixt
         var push = h.Services.GetRequiredService<IPushService>();
         var id = (await sandbox.Control.CreateRecordsAsync([SandboxRecord.Contact(Email, optedOut: false)], Ct))[0];
         await AcceptAsync(h, "evt-unsub-1", ConsentEventType.Unsubscribe, id);
-        Assert.Equal(PushOutcome.Synced, await push.PushAsync(await TakePushMessageAsync(h), Ct));
+        Assert.Equal(PushOutcome.Synced, await push.PushAsync(await TakePushMessageAsync(h), 1, Ct));
         await h.AdvanceAsync(TimeSpan.FromMinutes(10));
 
         // An admin resubscribes the address; its push is held inside its PATCH of false.
         await AcceptAsync(h, "evt-resub", ConsentEventType.Resubscribe, id);
         gate.Arm();
-        var resubscribePush = push.PushAsync(await TakePushMessageAsync(h), Ct);
+        var resubscribePush = push.PushAsync(await TakePushMessageAsync(h), 1, Ct);
         await gate.FirstWriteArrived.Task.WaitAsync(GateWait, Ct); // bounded so a broken gate fails the test instead of hanging the suite
         await h.AdvanceAsync(TimeSpan.FromMinutes(1));
 
         // Act: the person unsubscribes again; that push completes first, then the held resubscribe write lands.
         await AcceptAsync(h, "evt-unsub-2", ConsentEventType.Unsubscribe, id);
-        var unsubscribeOutcome = await push.PushAsync(await TakePushMessageAsync(h), Ct);
+        var unsubscribeOutcome = await push.PushAsync(await TakePushMessageAsync(h), 1, Ct);
         gate.Release();
         await resubscribePush.WaitAsync(GateWait, Ct);
 
@@ -76,6 +76,66 @@ public sealed class PushRaceTests(SalesforceSandboxFixture sandbox) : IClassFixt
     }
 
     [Fact]
+    public async Task PushAsync_WorkerDiesAfterStaleWriteLanded_RedeliveryReadsSalesforceAndWritesTheNewerUnsubscribe()
+    {
+        // Arrange: as above, but the held resubscribe write lands and its worker dies before recording anything.
+        var gate = new WriteGate { DieAfterHeldWrite = true };
+        await using var h = await CreateHarnessAsync(gate, ("Sync:PushResubscribes", "true"), ("Sync:SalesforceUncheck", "Resubscribe"));
+        var push = h.Services.GetRequiredService<IPushService>();
+        var id = (await sandbox.Control.CreateRecordsAsync([SandboxRecord.Contact(Email, optedOut: false)], Ct))[0];
+        await AcceptAsync(h, "evt-unsub-1", ConsentEventType.Unsubscribe, id);
+        Assert.Equal(PushOutcome.Synced, await push.PushAsync(await TakePushMessageAsync(h), 1, Ct));
+        await h.AdvanceAsync(TimeSpan.FromMinutes(10));
+        await AcceptAsync(h, "evt-resub", ConsentEventType.Resubscribe, id);
+        gate.Arm();
+        var resubscribeMessage = await TakePushMessageAsync(h);
+        var resubscribePush = push.PushAsync(resubscribeMessage, 1, Ct);
+        await gate.FirstWriteArrived.Task.WaitAsync(GateWait, Ct); // bounded so a broken gate fails the test instead of hanging the suite
+        await h.AdvanceAsync(TimeSpan.FromMinutes(1));
+        await AcceptAsync(h, "evt-unsub-2", ConsentEventType.Unsubscribe, id);
+        Assert.Equal(PushOutcome.Synced, await push.PushAsync(await TakePushMessageAsync(h), 1, Ct));
+        gate.Release();
+        await Assert.ThrowsAnyAsync<Exception>(() => resubscribePush.WaitAsync(GateWait, Ct));
+        var leftBehind = await h.SalesforceOptOutAsync(id);
+
+        // Act: the queue delivers the resubscribe's message again.
+        var redelivered = await push.PushAsync(resubscribeMessage, 2, Ct);
+
+        // Assert: the stale false was read, recorded as drift and overwritten; before, a confirmed link ended the message.
+        Assert.False(leftBehind);
+        Assert.Equal(PushOutcome.Synced, redelivered);
+        Assert.True(await h.SalesforceOptOutAsync(id));
+        var link = await LinkAsync(h, id);
+        Assert.Equal((LinkStatus.Synced, true), (link.Status, link.DesiredOptOut));
+        await h.AdvanceAsync(TimeSpan.FromHours(1));
+        var run = await h.RunNightlyAsync();
+        Assert.Equal(0, SyncHarness.Report(run).ResubscribesImported);
+        Assert.Equal(ConsentState.Unsubscribed, (await h.GetLedgerAsync(Email))!.State.ConsentState);
+    }
+
+    [Fact]
+    public async Task PushAsync_RedeliveredMessageOfConfirmedLink_ReadsOnceAndWritesNothing()
+    {
+        // Arrange
+        await using var h = await CreateHarnessAsync(new WriteGate());
+        var push = h.Services.GetRequiredService<IPushService>();
+        var id = (await sandbox.Control.CreateRecordsAsync([SandboxRecord.Contact(Email, optedOut: false)], Ct))[0];
+        await AcceptAsync(h, "evt-unsub", ConsentEventType.Unsubscribe, id);
+        var message = await TakePushMessageAsync(h);
+        Assert.Equal(PushOutcome.Synced, await push.PushAsync(message, 1, Ct));
+        var before = await sandbox.Control.GetStatsAsync(Ct);
+
+        // Act: the worker's completion of the message was lost, so it comes again.
+        var outcome = await push.PushAsync(message, 2, Ct);
+
+        // Assert
+        var after = await sandbox.Control.GetStatsAsync(Ct);
+        Assert.Equal(PushOutcome.AlreadySynced, outcome);
+        Assert.Equal(before.Query + 1, after.Query);
+        Assert.Equal(before.Total + 1, after.Total);
+    }
+
+    [Fact]
     public async Task PushAsync_ResubscribedLeadMergedIntoOptedOutLead_SurvivorTakesTheAddressStateNotTheLeadsValue()
     {
         // Arrange: the lead was merged into an opted-out lead; a resubscribe naming the lead is pushed, and its
@@ -88,7 +148,7 @@ public sealed class PushRaceTests(SalesforceSandboxFixture sandbox) : IClassFixt
         await sandbox.Control.MergeAsync(survivor, [lead], Ct);
         await AcceptAsync(h, "evt-resub", ConsentEventType.Resubscribe, lead);
         gate.Arm();
-        var resubscribePush = push.PushAsync(await TakePushMessageAsync(h), Ct);
+        var resubscribePush = push.PushAsync(await TakePushMessageAsync(h), 1, Ct);
         await gate.FirstWriteArrived.Task.WaitAsync(GateWait, Ct); // bounded so a broken gate fails the test instead of hanging the suite
         await h.AdvanceAsync(TimeSpan.FromMinutes(1));
         await AcceptAsync(h, "evt-unsub", ConsentEventType.Unsubscribe, null);
@@ -98,7 +158,7 @@ public sealed class PushRaceTests(SalesforceSandboxFixture sandbox) : IClassFixt
         await resubscribePush.WaitAsync(GateWait, Ct);
         foreach (var message in (await h.Storage.PushQueueClient.ReceiveMessagesAsync(32, TimeSpan.FromMinutes(5), Ct)).Value)
         {
-            await push.PushAsync(message.Body.ToString(), Ct);
+            await push.PushAsync(message.Body.ToString(), message.DequeueCount, Ct);
         }
 
         // Assert: the survivor was linked with the address's current state (opted out), never the lead's old value.
@@ -119,17 +179,24 @@ public sealed class PushRaceTests(SalesforceSandboxFixture sandbox) : IClassFixt
 
         private TaskCompletionSource Released { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+        /// <summary>The held write lands in Salesforce, then its worker dies before it hears the answer.</summary>
+        public bool DieAfterHeldWrite { get; init; }
+
         public void Arm() => Volatile.Write(ref _armed, 1);
 
         public void Release() => Released.SetResult();
 
-        public async Task PassAsync(CancellationToken cancellationToken)
+        /// <summary>Holds the first armed write until released; true for that write.</summary>
+        public async Task<bool> PassAsync(CancellationToken cancellationToken)
         {
             if (Volatile.Read(ref _armed) == 1 && Interlocked.Increment(ref _writes) == 1)
             {
                 FirstWriteArrived.SetResult();
                 await Released.Task.WaitAsync(GateWait, cancellationToken);
+                return true;
             }
+
+            return false;
         }
     }
 
@@ -137,12 +204,17 @@ public sealed class PushRaceTests(SalesforceSandboxFixture sandbox) : IClassFixt
     {
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
-            if (request.Method == HttpMethod.Patch && request.RequestUri!.AbsolutePath.Contains("/sobjects", StringComparison.Ordinal))
+            var held = request.Method == HttpMethod.Patch
+                && request.RequestUri!.AbsolutePath.Contains("/sobjects", StringComparison.Ordinal)
+                && await gate.PassAsync(cancellationToken);
+            var response = await base.SendAsync(request, cancellationToken);
+            if (held && gate.DieAfterHeldWrite)
             {
-                await gate.PassAsync(cancellationToken);
+                response.Dispose();
+                throw new HttpRequestException("The worker died after its write reached Salesforce.");
             }
 
-            return await base.SendAsync(request, cancellationToken);
+            return response;
         }
     }
 }

@@ -268,7 +268,7 @@ public sealed class PushToSalesforceIntegrationTests(SalesforceSandboxFixture sa
         var blocked = await LinkAsync(email, id);
         await sandbox.Control.UpdateSettingsAsync(new SandboxSettingsUpdate { CustomFieldPresentOnLead = true }, Ct);
         var retried = await _services.GetRequiredService<Functions.Push.IPushService>().PushAsync(
-            new Functions.Push.PushMessage(1, EmailAddress.KeyOf(email), id, "Lead", true, "evt-nofield", DateTimeOffset.UtcNow, DateTimeOffset.UtcNow).ToJson(), Ct);
+            new Functions.Push.PushMessage(1, EmailAddress.KeyOf(email), id, "Lead", true, "evt-nofield", DateTimeOffset.UtcNow, DateTimeOffset.UtcNow).ToJson(), 2, Ct);
 
         // Assert
         Assert.Equal(1, deliveries);

@@ -24,9 +24,7 @@ public sealed class TestStorage : IAsyncDisposable
 
     public TestStorage(string? connectionString = null)
     {
-        ConnectionString = connectionString
-            ?? Environment.GetEnvironmentVariable("UNSUBSCRIBESYNC_TEST_STORAGE")
-            ?? "UseDevelopmentStorage=true";
+        ConnectionString = connectionString ?? DefaultConnectionString;
         var suffix = Guid.NewGuid().ToString("N")[..10];
         Names = new StorageOptions
         {
@@ -42,6 +40,10 @@ public sealed class TestStorage : IAsyncDisposable
         Options = Microsoft.Extensions.Options.Options.Create(Names);
         Bootstrap = new StorageBootstrap(Clients, Options, NullLogger<StorageBootstrap>.Instance);
     }
+
+    /// <summary>The emulator the tests use: <c>UNSUBSCRIBESYNC_TEST_STORAGE</c>, or Azurite on its default ports.</summary>
+    public static string DefaultConnectionString =>
+        Environment.GetEnvironmentVariable("UNSUBSCRIBESYNC_TEST_STORAGE") ?? "UseDevelopmentStorage=true";
 
     public string ConnectionString { get; }
 

@@ -127,16 +127,7 @@ public sealed class IntakeRecords(StorageClients clients, IOptions<StorageOption
 
         record.ClaimedBy = claimant;
         record.ClaimedAt = now;
-        try
-        {
-            var response = await Table.UpdateEntityAsync(record, record.ETag, TableUpdateMode.Replace, cancellationToken);
-            record.ETag = response.Headers.ETag ?? record.ETag;
-            return true;
-        }
-        catch (RequestFailedException ex) when (ex.Status == 412)
-        {
-            return false;
-        }
+        return await Table.TryUpdateAsync(record, TableUpdateMode.Replace, cancellationToken);
     }
 
     public async Task ReleaseAsync(IntakeRecordEntity record, CancellationToken cancellationToken)
@@ -161,17 +152,9 @@ public sealed class IntakeRecords(StorageClients clients, IOptions<StorageOption
     {
         record.Stage = nameof(IntakeStage.Queued);
         record.CompletedAt = completedAt;
-        try
-        {
-            // Guarded by the claim's ETag: an attempt whose claim lapsed and was taken over does not overwrite the new claimant's row.
-            var response = await Table.UpdateEntityAsync(record, record.ETag, TableUpdateMode.Merge, cancellationToken);
-            record.ETag = response.Headers.ETag ?? record.ETag;
-            return true;
-        }
-        catch (RequestFailedException ex) when (ex.Status == 412)
-        {
-            return false;
-        }
+
+        // Guarded by the claim's ETag: an attempt whose claim lapsed and was taken over does not overwrite the new claimant's row.
+        return await Table.TryUpdateAsync(record, TableUpdateMode.Merge, cancellationToken);
     }
 
     public async IAsyncEnumerable<IntakeRecordEntity> FindUnfinishedAsync(DateTimeOffset olderThan, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)

@@ -1,4 +1,5 @@
 using Azure;
+using Azure.Data.Tables;
 
 namespace UnsubscribeSync.Functions.Storage;
 
@@ -34,6 +35,25 @@ public static class OptimisticConcurrency
                     await Task.Delay(step * Math.Min(number, 5) * jitter, cancellationToken).ConfigureAwait(false);
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="entity"/> if the row is still as it was read (its ETag), and takes the new ETag so the
+    /// caller can write again. False when another writer changed the row first (412): the caller reads and decides again.
+    /// </summary>
+    public static async Task<bool> TryUpdateAsync<T>(this TableClient table, T entity, TableUpdateMode mode, CancellationToken cancellationToken)
+        where T : class, ITableEntity
+    {
+        try
+        {
+            var response = await table.UpdateEntityAsync(entity, entity.ETag, mode, cancellationToken).ConfigureAwait(false);
+            entity.ETag = response.Headers.ETag ?? entity.ETag;
+            return true;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 412)
+        {
+            return false;
         }
     }
 }

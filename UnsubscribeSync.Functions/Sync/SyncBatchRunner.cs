@@ -45,38 +45,8 @@ public sealed partial class SyncBatchRunner(
 
     public async Task RunAsync(string messageText, long dequeueCount, CancellationToken cancellationToken)
     {
-        SyncBatchMessage message;
-        try
+        if (await ClaimAsync(messageText, cancellationToken) is not var (message, batch, run))
         {
-            message = SyncBatchMessage.FromJson(messageText);
-        }
-        catch (Exception ex) when (ex is System.Text.Json.JsonException or FormatException)
-        {
-            // Retrying cannot fix a message we cannot read; a run whose batch it was is resumed from its batch rows.
-            Log.Unreadable(logger, ex);
-            return;
-        }
-
-        var batch = await store.GetBatchAsync(message.RunId, message.BatchId, cancellationToken);
-        var run = await store.GetRunAsync(message.RunId, cancellationToken);
-        if (batch is null || run is null || run.SyncPhase == SyncPhase.Completed)
-        {
-            return;
-        }
-
-        if (batch.Done)
-        {
-            // A redelivered or resumed message whose work is already recorded; the copy that recorded it may have died
-            // (or failed to send) before its children reached the queue or the run was closed.
-            await FinishHandOffAsync(run, batch, cancellationToken);
-            return;
-        }
-
-        if (!await store.TryClaimBatchAsync(batch, Guid.NewGuid().ToString("N"), options.Value.BatchClaimLifetime, cancellationToken))
-        {
-            // Another copy of this message is running the batch and will record it; if its worker dies, its claim lapses
-            // and the stall path queues the batch again. Completing this copy's message loses nothing.
-            Log.StoodDown(logger, message.RunId, message.BatchId);
             return;
         }
 
@@ -94,35 +64,8 @@ public sealed partial class SyncBatchRunner(
 
     public async Task RecordPoisonedAsync(string messageText, CancellationToken cancellationToken)
     {
-        SyncBatchMessage message;
-        try
+        if (await ClaimAsync(messageText, cancellationToken) is not var (message, batch, _))
         {
-            message = SyncBatchMessage.FromJson(messageText);
-        }
-        catch (Exception ex) when (ex is System.Text.Json.JsonException or FormatException)
-        {
-            Log.Unreadable(logger, ex);
-            return;
-        }
-
-        var batch = await store.GetBatchAsync(message.RunId, message.BatchId, cancellationToken);
-        var run = await store.GetRunAsync(message.RunId, cancellationToken);
-        if (batch is null || run is null || run.SyncPhase == SyncPhase.Completed)
-        {
-            return;
-        }
-
-        if (batch.Done)
-        {
-            // The work was recorded, but every attempt at handing on its children or closing the run failed.
-            await FinishHandOffAsync(run, batch, cancellationToken);
-            return;
-        }
-
-        if (!await store.TryClaimBatchAsync(batch, Guid.NewGuid().ToString("N"), options.Value.BatchClaimLifetime, cancellationToken))
-        {
-            // A copy of the message (a resume) is running the batch and records it.
-            Log.StoodDown(logger, message.RunId, message.BatchId);
             return;
         }
 
@@ -137,15 +80,50 @@ public sealed partial class SyncBatchRunner(
             inboundIncomplete: kind == SyncWorkKind.Inbound,
             OutboundPhase,
             cancellationToken);
-        if (completion.AlreadyDone && await store.GetRunAsync(message.RunId, cancellationToken) is { } current)
+        await SettleAsync(message, batch, completion, cancellationToken);
+    }
+
+    /// <summary>
+    /// Reads the message's batch and run and claims the batch for this copy. Null when there is nothing for this copy to
+    /// run: an unreadable message, a finished run, a batch another copy holds, or one already recorded (whose hand-off
+    /// this copy then finishes: the copy that recorded it may have died before its children reached the queue).
+    /// </summary>
+    private async Task<(SyncBatchMessage Message, SyncBatchEntity Batch, SyncRunEntity Run)?> ClaimAsync(string messageText, CancellationToken cancellationToken)
+    {
+        SyncBatchMessage message;
+        try
         {
-            // Only the claimant records a batch, so "already done" means this copy's own transaction landed but its answer
-            // was lost (a storage timeout, then the retry found it recorded): hand on from the rows, or the children wait.
-            await FinishHandOffAsync(current, batch, cancellationToken);
-            return;
+            message = SyncBatchMessage.FromJson(messageText);
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or FormatException)
+        {
+            // Retrying cannot fix a message we cannot read; a run whose batch it was is resumed from its batch rows.
+            Log.Unreadable(logger, ex);
+            return null;
         }
 
-        await HandOnAsync(message.RunId, completion, cancellationToken);
+        var batch = await store.GetBatchAsync(message.RunId, message.BatchId, cancellationToken);
+        var run = await store.GetRunAsync(message.RunId, cancellationToken);
+        if (batch is null || run is null || run.SyncPhase == SyncPhase.Completed)
+        {
+            return null;
+        }
+
+        if (batch.Done)
+        {
+            await FinishHandOffAsync(run, batch, cancellationToken);
+            return null;
+        }
+
+        if (!await store.TryClaimBatchAsync(batch, Guid.NewGuid().ToString("N"), options.Value.BatchClaimLifetime, cancellationToken))
+        {
+            // Another copy of this message is running the batch and will record it; if its worker dies, its claim lapses
+            // and the stall path queues the batch again. Completing this copy's message loses nothing.
+            Log.StoodDown(logger, message.RunId, message.BatchId);
+            return null;
+        }
+
+        return (message, batch, run);
     }
 
     private async Task RunClaimedAsync(SyncBatchMessage message, SyncBatchEntity batch, SyncRunEntity run, long dequeueCount, CancellationToken cancellationToken)
@@ -178,19 +156,24 @@ public sealed partial class SyncBatchRunner(
             context.InboundIncomplete,
             OutboundPhase,
             cancellationToken);
-        if (completion.AlreadyDone && await store.GetRunAsync(message.RunId, cancellationToken) is { } current)
+        await SettleAsync(message, batch, completion, cancellationToken);
+    }
+
+    /// <summary>Queues what the recorded batch planned and closes the run if it was the last.</summary>
+    private async Task SettleAsync(SyncBatchMessage message, SyncBatchEntity batch, BatchCompletion completion, CancellationToken cancellationToken)
+    {
+        if (completion.AlreadyDone)
         {
             // Only the claimant records a batch, so "already done" means this copy's own transaction landed but its answer
             // was lost (a storage timeout, then the retry found it recorded): hand on from the rows, or the children wait.
-            await FinishHandOffAsync(current, batch, cancellationToken);
+            if (await store.GetRunAsync(message.RunId, cancellationToken) is { } current)
+            {
+                await FinishHandOffAsync(current, batch, cancellationToken);
+            }
+
             return;
         }
 
-        await HandOnAsync(message.RunId, completion, cancellationToken);
-    }
-
-    private async Task HandOnAsync(string runId, BatchCompletion completion, CancellationToken cancellationToken)
-    {
         // A failure from here on leaves the message on the queue: its redelivery finds the batch done and finishes the hand-off.
         foreach (var next in completion.Enqueue)
         {
@@ -199,7 +182,7 @@ public sealed partial class SyncBatchRunner(
 
         if (completion.ReadyToClose)
         {
-            await closer.CloseAsync(runId, cancellationToken);
+            await closer.CloseAsync(message.RunId, cancellationToken);
         }
     }
 

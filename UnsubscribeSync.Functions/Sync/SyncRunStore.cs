@@ -63,14 +63,9 @@ public sealed class SyncRunStore(StorageClients clients, IOptions<StorageOptions
 
         lease.RunId = null;
         lease.UpdatedAt = timeProvider.GetUtcNow();
-        try
-        {
-            await State.UpdateEntityAsync(lease, lease.ETag, TableUpdateMode.Replace, cancellationToken);
-        }
-        catch (RequestFailedException ex) when (ex.Status == 412)
-        {
-            // Someone else released or replaced it meanwhile; either way it no longer names this run.
-        }
+
+        // False: someone else released or replaced it meanwhile; either way it no longer names this run.
+        await State.TryUpdateAsync(lease, TableUpdateMode.Replace, cancellationToken);
     }
 
     /// <summary>Moves the watermark forward (never back), guarded by its ETag so two closers cannot both move it.</summary>
@@ -146,16 +141,7 @@ public sealed class SyncRunStore(StorageClients clients, IOptions<StorageOptions
 
         batch.ClaimedBy = claimant;
         batch.ClaimedUntil = now + lifetime;
-        try
-        {
-            var response = await Runs.UpdateEntityAsync(batch, batch.ETag, TableUpdateMode.Replace, cancellationToken);
-            batch.ETag = response.Headers.ETag ?? batch.ETag;
-            return true;
-        }
-        catch (RequestFailedException ex) when (ex.Status == 412)
-        {
-            return false;
-        }
+        return await Runs.TryUpdateAsync(batch, TableUpdateMode.Replace, cancellationToken);
     }
 
     /// <summary>
@@ -295,15 +281,7 @@ public sealed class SyncRunStore(StorageClients clients, IOptions<StorageOptions
         run.EndedAt = timeProvider.GetUtcNow();
         run.ReportJson = report.ToJson();
         run.WatermarkAdvanced = watermarkAdvanced;
-        try
-        {
-            await Runs.UpdateEntityAsync(run, run.ETag, TableUpdateMode.Replace, cancellationToken);
-            return true;
-        }
-        catch (RequestFailedException ex) when (ex.Status == 412)
-        {
-            return false;
-        }
+        return await Runs.TryUpdateAsync(run, TableUpdateMode.Replace, cancellationToken);
     }
 
     /// <summary>Every run row, newest first. Scans the table (one row per run is selected by the filter); meant for tests and admin tooling.</summary>

@@ -87,12 +87,14 @@ public static class HostingExtensions
 
         services.AddSalesforce(configuration);
 
-        // The client knows only its own options; which field to write is the app's sync setting.
+        // The client knows only its own options; which field to write is the app's sync setting (Email Opt Out
+        // whenever the nightly sync is off, whatever Sync:TargetField says).
         services.AddOptions<OptOutFieldOptions>().Configure<IOptions<SyncOptions>>((fields, sync) =>
         {
-            fields.Target = sync.Value.TargetField;
+            fields.Target = sync.Value.EffectiveTargetField;
             fields.MarketoSalesOptOutField = sync.Value.MarketoSalesOptOutField;
         });
+        services.AddHostedService<PushTargetReport>();
         services.TryAddSingleton<IRecordRedirectResolver, RecordRedirectResolver>();
         services.TryAddSingleton<SalesforceWriter>();
         services.TryAddSingleton<IPushService, PushService>();

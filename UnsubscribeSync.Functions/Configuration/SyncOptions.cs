@@ -21,8 +21,18 @@ public sealed class SyncOptions
     /// <summary>Runs the nightly two-way sync; push stays on either way.</summary>
     public bool NightlyEnabled { get; set; } = true;
 
-    /// <summary>The field opt-outs are written to.</summary>
+    /// <summary>The field opt-outs are written to while the nightly sync runs; see <see cref="EffectiveTargetField"/>.</summary>
     public OptOutTargetField TargetField { get; set; } = OptOutTargetField.EmailOptOut;
+
+    /// <summary>
+    /// The field opt-outs are actually written to: <see cref="TargetField"/> while the nightly sync is on, Email Opt Out
+    /// while it is off.
+    /// </summary>
+    /// <remarks>
+    /// The seed's rule: the field choice is one of the sync's settings, and with the sync switched off unsubscribes are
+    /// still pushed, to Email Opt Out. Read-only, so configuration binding leaves it alone.
+    /// </remarks>
+    public OptOutTargetField EffectiveTargetField => NightlyEnabled ? TargetField : OptOutTargetField.EmailOptOut;
 
     /// <summary>The custom field's API name; discovered from Salesforce's describe when empty.</summary>
     [RegularExpression(@"^[A-Za-z][A-Za-z0-9_]*__c$", ErrorMessage = "Sync:MarketoSalesOptOutField must be a custom field API name ending in __c.")]

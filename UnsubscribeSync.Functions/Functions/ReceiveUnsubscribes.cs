@@ -4,7 +4,7 @@ using UnsubscribeSync.Functions.Intake;
 
 namespace UnsubscribeSync.Functions.Functions;
 
-/// <summary>Marketo Sales' webhook: <c>POST /api/unsubscribes</c> records each unsubscribe durably and queues its push.</summary>
+/// <summary>The webhook (Marketo Engage or a relay): <c>POST /api/unsubscribes</c> records each unsubscribe durably and queues its push.</summary>
 public sealed class ReceiveUnsubscribes(WebhookHandler handler)
 {
     [Function(nameof(ReceiveUnsubscribes))]

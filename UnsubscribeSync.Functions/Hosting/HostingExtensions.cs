@@ -60,6 +60,8 @@ public static class HostingExtensions
             // Alone it would not turn signing on, and an operator who set it surely meant signatures to be checked.
             .Validate(o => string.IsNullOrEmpty(o.PreviousSigningSecret) || !string.IsNullOrEmpty(o.SigningSecret),
                 "Webhook:PreviousSigningSecret is set but Webhook:SigningSecret is not: set the current secret too, or remove both to accept unsigned webhooks.")
+            .Validate(o => string.IsNullOrWhiteSpace(o.SenderTimeZone) || WebhookOptions.FindTimeZone(o.SenderTimeZone) is not null,
+                "Webhook:SenderTimeZone is not a time zone this machine knows: use an IANA id such as America/Chicago or Europe/Berlin, or remove it to read date-times without an offset as the time of receipt.")
             .ValidateOnStart();
         services.AddOptions<StorageOptions>()
             .Bind(configuration.GetSection("Storage"))
@@ -87,12 +89,14 @@ public static class HostingExtensions
 
         services.AddSalesforce(configuration);
 
-        // The client knows only its own options; which field to write is the app's sync setting.
+        // The client knows only its own options; which field to write is the app's sync setting (Email Opt Out
+        // whenever the nightly sync is off, whatever Sync:TargetField says).
         services.AddOptions<OptOutFieldOptions>().Configure<IOptions<SyncOptions>>((fields, sync) =>
         {
-            fields.Target = sync.Value.TargetField;
+            fields.Target = sync.Value.EffectiveTargetField;
             fields.MarketoSalesOptOutField = sync.Value.MarketoSalesOptOutField;
         });
+        services.AddHostedService<PushTargetReport>();
         services.TryAddSingleton<IRecordRedirectResolver, RecordRedirectResolver>();
         services.TryAddSingleton<SalesforceWriter>();
         services.TryAddSingleton<IPushService, PushService>();

@@ -1,6 +1,8 @@
 using System.Globalization;
+using System.Net;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.Options;
 using UnsubscribeSync.Functions.Configuration;
 using UnsubscribeSync.Functions.Ledger;
 using UnsubscribeSync.Functions.Salesforce;
@@ -19,12 +21,34 @@ namespace UnsubscribeSync.Functions.Intake;
 /// or clipped and reported as warnings; an event whose <c>id</c> or <c>email</c> is unusable is
 /// rejected on its own, and so is a resubscribe without a usable <c>occurredAt</c> or a <c>reason</c>.
 /// Only a problem with the request as a whole rejects everything.
+/// <para>
+/// An event that carries <c>marketoLeadId</c> was rendered by a Marketo Engage webhook, which can send neither an
+/// event id nor an offset and may HTML-encode its tokens (see the README's "Marketo Engage webhooks"). For such an
+/// event a missing <c>id</c> is derived (<see cref="DeriveMarketoId"/>), string values are HTML-decoded, and a
+/// date-time without an offset is its documented form rather than a problem. A date-time without an offset is read
+/// in <see cref="WebhookOptions.SenderTimeZone"/> when that is set, for every sender; otherwise the time of receipt
+/// stands in for it.
+/// </para>
 /// </remarks>
-public sealed partial class EventParser(TimeProvider timeProvider)
+public sealed partial class EventParser(TimeProvider timeProvider, IOptions<WebhookOptions> options)
 {
     public const int MaxIdLength = 128;
     public const int MaxReasonLength = 1000;
+
+    /// <summary>The property whose presence marks an event rendered by a Marketo Engage webhook.</summary>
+    public const string MarketoLeadIdProperty = "marketoLeadId";
+
+    /// <summary>The prefix of event ids derived for Marketo Engage events.</summary>
+    public const string MarketoIdPrefix = "mkto-";
+
     private static readonly TimeSpan FutureTolerance = TimeSpan.FromMinutes(5);
+    private readonly TimeZoneInfo? _senderZone = WebhookOptions.FindTimeZone(options.Value.SenderTimeZone);
+
+    /// <summary>A parser with the default webhook settings (no sender time zone).</summary>
+    public EventParser(TimeProvider timeProvider)
+        : this(timeProvider, Options.Create(new WebhookOptions()))
+    {
+    }
 
     private const string AwaitsId = "the event was recorded without it and awaits a Salesforce Id";
     private const string ReceiptTimeUsed = "the time of receipt was used instead";
@@ -107,14 +131,24 @@ public sealed partial class EventParser(TimeProvider timeProvider)
         }
 
         var problems = new EventProblems(path.Length == 0 ? string.Empty : path + ".");
+        var marketo = TryGetProperty(element, MarketoLeadIdProperty, out var leadIdElement) && leadIdElement.ValueKind != JsonValueKind.Null;
+        var reader = new FieldReader(element, problems, marketo);
+        var leadId = marketo ? ReadMarketoLeadId(leadIdElement, problems) : null;
 
+        // A Marketo webhook has no event-id token: its template leaves id out, and the id is derived below once the
+        // address and the time are known. One it does send but we cannot use is replaced the same way.
+        const string Derived = "an id was derived instead";
         string? id = null;
-        var idRaw = ReadString(element, "id", problems, required: true, Dropped);
+        var idRaw = marketo ? reader.Optional("id", Derived) : reader.String("id", required: true, Dropped);
         if (idRaw is not null)
         {
             if (IsValidId(idRaw))
             {
                 id = idRaw;
+            }
+            else if (marketo)
+            {
+                problems.Drop("id", $"must be 1 to {MaxIdLength} printable ASCII characters", Derived);
             }
             else
             {
@@ -123,7 +157,7 @@ public sealed partial class EventParser(TimeProvider timeProvider)
         }
 
         EmailAddress? email = null;
-        var emailRaw = ReadString(element, "email", problems, required: true, Dropped);
+        var emailRaw = reader.String("email", required: true, Dropped);
         if (emailRaw is not null && !EmailAddress.TryCreate(emailRaw, out email, out var emailError))
         {
             problems.Reject("email", emailError);
@@ -132,22 +166,35 @@ public sealed partial class EventParser(TimeProvider timeProvider)
         // An unsubscribe is the safe direction: recording an unknown type as a resubscribe could opt
         // someone back in who never asked for it.
         const string AsUnsubscribe = "it was recorded as an unsubscribe";
-        var type = ConsentEventType.Unsubscribe;
-        var typeRaw = ReadOptional(element, "type", problems, AsUnsubscribe);
+        ConsentEventType? declared = null;
+        var typeRaw = reader.Optional("type", AsUnsubscribe);
         switch (typeRaw?.Trim().ToLowerInvariant())
         {
-            case null or "unsubscribe":
+            case null:
+                break;
+            case "unsubscribe":
+                declared = ConsentEventType.Unsubscribe;
                 break;
             case "resubscribe":
-                type = ConsentEventType.Resubscribe;
+                declared = ConsentEventType.Resubscribe;
                 break;
             default:
                 problems.Drop("type", "must be \"unsubscribe\" or \"resubscribe\"", AsUnsubscribe);
+                declared = ConsentEventType.Unsubscribe;
                 break;
         }
 
+        // The person's state as a boolean (Marketo's {{lead.Unsubscribed}}), another way to say the type.
+        var unsubscribed = ReadBoolean(element, "unsubscribed", problems, AsUnsubscribe, marketo);
+        var type = declared ?? (unsubscribed == false ? ConsentEventType.Resubscribe : ConsentEventType.Unsubscribe);
+        if (declared is { } given && unsubscribed is { } flag && flag != (given == ConsentEventType.Unsubscribe))
+        {
+            problems.Drop("unsubscribed", $"contradicts \"type\": \"{(given == ConsentEventType.Unsubscribe ? "unsubscribe" : "resubscribe")}\"", AsUnsubscribe);
+            type = ConsentEventType.Unsubscribe;
+        }
+
         SalesforceId? salesforceId = null;
-        var sfRaw = ReadOptional(element, "salesforceId", problems, AwaitsId)?.Trim();
+        var sfRaw = reader.Optional("salesforceId", AwaitsId)?.Trim();
         if (sfRaw is not null)
         {
             if (SalesforceId.TryParse(sfRaw, out var parsedId, out var idError))
@@ -164,27 +211,8 @@ public sealed partial class EventParser(TimeProvider timeProvider)
             }
         }
 
-        var occurredAt = receivedAt;
-        var occurredGiven = false;
-        var occurredRaw = ReadOptional(element, "occurredAt", problems, ReceiptTimeUsed)?.Trim();
-        if (occurredRaw is not null)
-        {
-            if (!IsoWithOffset().IsMatch(occurredRaw)
-                || !DateTimeOffset.TryParse(occurredRaw, CultureInfo.InvariantCulture, DateTimeStyles.None, out var parsedAt))
-            {
-                problems.Drop("occurredAt", "must be an ISO-8601 date and time with a UTC offset, such as 2026-11-28T10:00:00Z", ReceiptTimeUsed);
-            }
-            else if (parsedAt > receivedAt + FutureTolerance)
-            {
-                // A future time would win the ordering rule against every real event until it passed.
-                problems.Drop("occurredAt", "must not be more than 5 minutes in the future", ReceiptTimeUsed);
-            }
-            else
-            {
-                occurredAt = parsedAt;
-                occurredGiven = true;
-            }
-        }
+        var occurredRaw = reader.Optional("occurredAt", ReceiptTimeUsed)?.Trim();
+        var occurredGiven = ReadOccurredAt(occurredRaw, receivedAt, marketo, problems, out var occurredAt);
 
         // Only an admin resubscribes someone, deliberately: the receipt time would be a guess at when, and
         // a guess must never be what orders a resubscribe after a real unsubscribe.
@@ -195,7 +223,7 @@ public sealed partial class EventParser(TimeProvider timeProvider)
         }
 
         string? source = null;
-        var sourceRaw = ReadOptional(element, "source", problems, Dropped)?.Trim().ToLowerInvariant();
+        var sourceRaw = reader.Optional("source", Dropped)?.Trim().ToLowerInvariant();
         if (sourceRaw is not null)
         {
             if (ConsentEvent.Sources.Contains(sourceRaw))
@@ -208,7 +236,7 @@ public sealed partial class EventParser(TimeProvider timeProvider)
             }
         }
 
-        var reason = ReadString(element, "reason", problems, required: false, Dropped, keepRepaired: true);
+        var reason = reader.String("reason", required: false, Dropped, keepRepaired: true);
         if (reason is not null && reason.Length > MaxReasonLength)
         {
             reason = Clip(reason, MaxReasonLength);
@@ -219,6 +247,11 @@ public sealed partial class EventParser(TimeProvider timeProvider)
         if (resubscribe && string.IsNullOrWhiteSpace(reason))
         {
             problems.Reject("reason", ResubscribeNeedsReason);
+        }
+
+        if (id is null && marketo && email is not null && problems.Errors.Count == 0)
+        {
+            id = DeriveMarketoId(leadId, email, string.IsNullOrEmpty(occurredRaw) ? receivedAt.ToString("O", CultureInfo.InvariantCulture) : occurredRaw);
         }
 
         if (problems.Errors.Count > 0 || id is null || email is null)
@@ -232,6 +265,150 @@ public sealed partial class EventParser(TimeProvider timeProvider)
         {
             results.Warnings.Add(new EventWarning(index, id, field, $"{rule}; {consequence}"));
         }
+    }
+
+    /// <summary>
+    /// The event id of a Marketo Engage event that came without one: <c>mkto-{lead id}-{hash}</c>, the hash over the lead
+    /// id, the normalized address and <paramref name="occurredAtText"/> (the date-time as rendered, or the time of
+    /// receipt when none was sent). The same rendered request sent again (by a relay, or replayed by hand) is a
+    /// duplicate; a new unsubscribe renders a new time, so it is a new event.
+    /// </summary>
+    public static string DeriveMarketoId(long? leadId, EmailAddress email, string occurredAtText)
+    {
+        var hash = StableKey.Of($"{leadId}\n{email.Value}\n{occurredAtText}")[..16];
+        return leadId is { } lead ? $"{MarketoIdPrefix}{lead.ToString(CultureInfo.InvariantCulture)}-{hash}" : MarketoIdPrefix + hash;
+    }
+
+    // Returns whether the sender's time was used; otherwise occurredAt is the time of receipt.
+    private bool ReadOccurredAt(string? raw, DateTimeOffset receivedAt, bool marketo, EventProblems problems, out DateTimeOffset occurredAt)
+    {
+        occurredAt = receivedAt;
+        if (raw is null)
+        {
+            return false;
+        }
+
+        DateTimeOffset parsed;
+        var shape = DateTimeShape().Match(raw);
+        if (!shape.Success)
+        {
+            problems.Drop("occurredAt", "must be an ISO-8601 date and time with a UTC offset, such as 2026-11-28T10:00:00Z", ReceiptTimeUsed);
+            return false;
+        }
+
+        var offset = shape.Groups["offset"];
+        var local = string.Concat(raw.AsSpan(0, 10), "T", offset.Success ? raw.AsSpan(11, offset.Index - 11) : raw.AsSpan(11));
+        if (offset.Success)
+        {
+            if (!DateTimeOffset.TryParse(local + offset.Value.ToUpperInvariant(), CultureInfo.InvariantCulture, DateTimeStyles.None, out parsed))
+            {
+                problems.Drop("occurredAt", "must be an ISO-8601 date and time with a UTC offset, such as 2026-11-28T10:00:00Z", ReceiptTimeUsed);
+                return false;
+            }
+        }
+        else if (!DateTime.TryParse(local, CultureInfo.InvariantCulture, DateTimeStyles.None, out var unspecified))
+        {
+            problems.Drop("occurredAt", "must be an ISO-8601 date and time with a UTC offset, such as 2026-11-28T10:00:00Z", ReceiptTimeUsed);
+            return false;
+        }
+        else if (_senderZone is null)
+        {
+            // Marketo renders its date-times without an offset; with no zone configured the receipt stands in for the
+            // time (its {{system.dateTime}} is when the webhook was rendered, seconds before we receive it).
+            if (!marketo)
+            {
+                problems.Drop("occurredAt", $"has no UTC offset (such as 2026-11-28T10:00:00Z) and {WebhookOptions.SenderTimeZoneSetting} is not set", ReceiptTimeUsed);
+            }
+
+            return false;
+        }
+        else
+        {
+            parsed = InSenderZone(DateTime.SpecifyKind(unspecified, DateTimeKind.Unspecified), _senderZone);
+        }
+
+        if (parsed > receivedAt + FutureTolerance)
+        {
+            // A future time would win the ordering rule against every real event until it passed.
+            problems.Drop("occurredAt", "must not be more than 5 minutes in the future", ReceiptTimeUsed);
+            return false;
+        }
+
+        occurredAt = parsed;
+        return true;
+    }
+
+    // In the hour a clock goes back, the later of the two instants: never earlier than the truth, and one that lands in
+    // the future is caught by the future check and replaced with the time of receipt.
+    private static DateTimeOffset InSenderZone(DateTime local, TimeZoneInfo zone)
+    {
+        var offset = zone.IsAmbiguousTime(local) ? zone.GetAmbiguousTimeOffsets(local).Min() : zone.GetUtcOffset(local);
+        return new DateTimeOffset(local, offset);
+    }
+
+    // A positive integer, as a number ({{lead.Id}} is an integer token) or as a string; 0 and "" are the template's
+    // defaults for "none". Unusable, it is dropped: the id is then derived from the address and time alone.
+    private static long? ReadMarketoLeadId(JsonElement value, EventProblems problems)
+    {
+        const string Consequence = "the event id was derived without it";
+        if (value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var number) && number >= 0)
+        {
+            return number == 0 ? null : number;
+        }
+
+        if (value.ValueKind == JsonValueKind.String)
+        {
+            var text = JsonText.Read(value, out _).Trim();
+            if (text.Length == 0 || text == "0")
+            {
+                return null;
+            }
+
+            if (text.Length <= 18 && text.All(char.IsAsciiDigit) && long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
+            {
+                return parsed;
+            }
+        }
+
+        problems.Drop(MarketoLeadIdProperty, "must be a Marketo lead id (a positive integer)", Consequence);
+        return null;
+    }
+
+    // true/false, or as Marketo may render them: "true"/"false" in any case, 1/0, "1"/"0". Empty means absent.
+    private static bool? ReadBoolean(JsonElement element, string name, EventProblems problems, string consequence, bool htmlDecode)
+    {
+        if (!TryGetProperty(element, name, out var value))
+        {
+            return null;
+        }
+
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.Null:
+                return null;
+            case JsonValueKind.True:
+                return true;
+            case JsonValueKind.False:
+                return false;
+            case JsonValueKind.Number when value.TryGetInt32(out var n) && n is 0 or 1:
+                return n == 1;
+            case JsonValueKind.String:
+                var text = JsonText.Read(value, out _);
+                switch ((htmlDecode ? WebUtility.HtmlDecode(text) : text).Trim().ToLowerInvariant())
+                {
+                    case "":
+                        return null;
+                    case "true" or "1":
+                        return true;
+                    case "false" or "0":
+                        return false;
+                }
+
+                break;
+        }
+
+        problems.Drop(name, "must be true or false", consequence);
+        return null;
     }
 
     private static bool IsValidId(string id)
@@ -256,52 +433,64 @@ public sealed partial class EventParser(TimeProvider timeProvider)
     private static string Clip(string text, int length) =>
         char.IsHighSurrogate(text[length - 1]) ? text[..(length - 1)] : text[..length];
 
-    // Optional fields that are empty mean "not given": senders often fill a template with blanks.
-    private static string? ReadOptional(JsonElement element, string name, EventProblems problems, string consequence)
+    /// <summary>Reads one event's string fields, HTML-decoding them for a Marketo Engage event.</summary>
+    private readonly struct FieldReader(JsonElement element, EventProblems problems, bool htmlDecode)
     {
-        var text = ReadString(element, name, problems, required: false, consequence);
-        return string.IsNullOrWhiteSpace(text) ? null : text;
-    }
-
-    private static string? ReadString(JsonElement element, string name, EventProblems problems, bool required, string consequence, bool keepRepaired = false)
-    {
-        if (!TryGetProperty(element, name, out var value) || value.ValueKind == JsonValueKind.Null)
+        // Optional fields that are empty mean "not given": senders often fill a template with blanks, and an empty
+        // Marketo token renders as "".
+        public string? Optional(string name, string consequence)
         {
-            if (required)
+            var text = String(name, required: false, consequence);
+            return string.IsNullOrWhiteSpace(text) ? null : text;
+        }
+
+        public string? String(string name, bool required, string consequence, bool keepRepaired = false)
+        {
+            if (!TryGetProperty(element, name, out var value) || value.ValueKind == JsonValueKind.Null)
             {
-                problems.Reject(name, "is required");
+                if (required)
+                {
+                    problems.Reject(name, "is required");
+                }
+
+                return null;
             }
 
-            return null;
-        }
+            if (value.ValueKind != JsonValueKind.String)
+            {
+                problems.Problem(name, "must be a string", consequence, required);
+                return null;
+            }
 
-        if (value.ValueKind != JsonValueKind.String)
-        {
-            problems.Problem(name, "must be a string", consequence, required);
-            return null;
-        }
+            var text = JsonText.Read(value, out var repaired);
+            if (repaired && !keepRepaired)
+            {
+                // A repaired id or email would name a different event or person than the sender meant,
+                // and no other field's rules accept U+FFFD: only free text is worth keeping.
+                problems.Problem(name, BrokenText, consequence, required);
+                return null;
+            }
 
-        var text = JsonText.Read(value, out var repaired);
-        if (repaired && !keepRepaired)
-        {
-            // A repaired id or email would name a different event or person than the sender meant,
-            // and no other field's rules accept U+FFFD: only free text is worth keeping.
-            problems.Problem(name, BrokenText, consequence, required);
-            return null;
-        }
+            if (repaired)
+            {
+                problems.Drop(name, BrokenText, "each broken character was replaced with U+FFFD");
+            }
 
-        if (repaired)
-        {
-            problems.Drop(name, BrokenText, "each broken character was replaced with U+FFFD");
-        }
+            // Marketo HTML-encodes token values by default (Field Management, "HTML Encode Tokens"): o'brien@example.com
+            // may arrive as o&#39;brien@example.com, which is a valid but different address.
+            if (htmlDecode)
+            {
+                text = WebUtility.HtmlDecode(text);
+            }
 
-        if (required && text.Trim().Length == 0)
-        {
-            problems.Reject(name, "is required");
-            return null;
-        }
+            if (required && text.Trim().Length == 0)
+            {
+                problems.Reject(name, "is required");
+                return null;
+            }
 
-        return text;
+            return text;
+        }
     }
 
     // Property names are case-insensitive; the last of several spellings wins, as in System.Text.Json.
@@ -321,8 +510,9 @@ public sealed partial class EventParser(TimeProvider timeProvider)
         return found;
     }
 
-    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|z|[+-]\d{2}:\d{2})$", RegexOptions.CultureInvariant)]
-    private static partial Regex IsoWithOffset();
+    // ISO-8601 (or its space-separated form, as Marketo renders {{system.dateTime}}), with or without an offset.
+    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(?<offset>Z|z|[+-]\d{2}:\d{2})?$", RegexOptions.CultureInvariant)]
+    private static partial Regex DateTimeShape();
 
     private sealed class Results
     {

@@ -24,11 +24,10 @@ public sealed partial class WebhookHandler(
             return TooLarge();
         }
 
-        if (!IsJson(request.ContentType))
+        var media = MediaTypeOf(request.ContentType);
+        if (media == Media.Other)
         {
-            Log.Rejected(logger, StatusCodes.Status415UnsupportedMediaType);
-            return Problems.Status(StatusCodes.Status415UnsupportedMediaType, "media-type", "Unsupported media type.",
-                "Send the events as JSON with Content-Type: application/json.", "Content-Type");
+            return UnsupportedMediaType();
         }
 
         var body = await ReadBodyAsync(request.Body, request.ContentLength, cancellationToken);
@@ -37,18 +36,28 @@ public sealed partial class WebhookHandler(
             return TooLarge();
         }
 
+        // A sender that cannot choose its Content-Type (Marketo Engage documents none) must not lose a JSON body to a
+        // 415 it will never retry: under a type that says nothing about the body, a JSON object is read as one.
+        if (media == Media.Unspecified)
+        {
+            if (!LooksLikeJsonObject(body.Value.Span))
+            {
+                return UnsupportedMediaType();
+            }
+
+            Log.ReadAsJson(logger, request.ContentType ?? "(none)");
+        }
+
         if (signatures.Verify(request.Headers[WebhookSignatureVerifier.HeaderName].ToString(), body.Value.Span) is { } signatureProblem)
         {
             Log.Rejected(logger, StatusCodes.Status401Unauthorized);
-            return Problems.Status(StatusCodes.Status401Unauthorized, "signature", "The request signature is not valid.",
-                signatureProblem, WebhookSignatureVerifier.HeaderName);
+            return Problem(WebhookProblem.Signature, "The request signature is not valid.", signatureProblem, WebhookSignatureVerifier.HeaderName);
         }
 
         if (body.Value.Length == 0)
         {
             Log.Rejected(logger, StatusCodes.Status400BadRequest);
-            return Problems.Status(StatusCodes.Status400BadRequest, "validation", "The request body is empty.",
-                "Send one event object, or {\"unsubscribes\": [...]}.", "body");
+            return Problem(WebhookProblem.Validation, "The request body is empty.", "Send one event object, or {\"unsubscribes\": [...]}.", "body");
         }
 
         var parsed = parser.Parse(body.Value);
@@ -80,33 +89,81 @@ public sealed partial class WebhookHandler(
         }
         catch (StorageUnavailableException)
         {
-            return Problems.Status(StatusCodes.Status503ServiceUnavailable, "storage-unavailable", "Storage is temporarily unavailable.",
+            return Problem(WebhookProblem.StorageUnavailable, "Storage is temporarily unavailable.",
                 "Nothing was lost. Send the same request again after the Retry-After delay; events already recorded are reported as duplicates.",
                 retryAfter: RetryAfter);
         }
     }
 
+    // Every problem goes through here, so WebhookProblem lists all the handler can answer.
+    private static IResult Problem(WebhookProblem problem, string title, string detail, string? field = null, TimeSpan? retryAfter = null) =>
+        Problems.Status(problem.Status(), problem.Slug(), title, detail, field, retryAfter);
+
     private IResult TooLarge()
     {
         Log.Rejected(logger, StatusCodes.Status413PayloadTooLarge);
-        return Problems.Status(StatusCodes.Status413PayloadTooLarge, "too-large", "The request body is too large.",
+        return Problem(WebhookProblem.TooLarge, "The request body is too large.",
             $"The body must be at most {WebhookOptions.MaxBodyBytes} bytes; send at most {WebhookOptions.MaxEventsPerRequest} events per request.", "body");
     }
 
-    private static bool IsJson(string? contentType)
+    private IResult UnsupportedMediaType()
     {
+        Log.Rejected(logger, StatusCodes.Status415UnsupportedMediaType);
+        return Problem(WebhookProblem.MediaType, "Unsupported media type.",
+            "Send the events as JSON with Content-Type: application/json.", "Content-Type");
+    }
+
+    private enum Media
+    {
+        /// <summary><c>application/json</c> or <c>application/*+json</c>, in UTF-8.</summary>
+        Json,
+
+        /// <summary>No Content-Type, <c>text/plain</c> or <c>application/x-www-form-urlencoded</c>, in UTF-8: what a sender that cannot set a header sends.</summary>
+        Unspecified,
+
+        /// <summary>Anything else, or a charset other than UTF-8.</summary>
+        Other,
+    }
+
+    private static Media MediaTypeOf(string? contentType)
+    {
+        if (string.IsNullOrWhiteSpace(contentType))
+        {
+            return Media.Unspecified;
+        }
+
         if (!MediaTypeHeaderValue.TryParse(contentType, out var media) || media.MediaType is null)
         {
-            return false;
+            return Media.Other;
         }
 
         if (media.CharSet is { Length: > 0 } charset && !charset.Trim('"').Equals("utf-8", StringComparison.OrdinalIgnoreCase))
         {
-            return false;
+            return Media.Other;
         }
 
-        return media.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
-            || (media.MediaType.StartsWith("application/", StringComparison.OrdinalIgnoreCase) && media.MediaType.EndsWith("+json", StringComparison.OrdinalIgnoreCase));
+        var type = media.MediaType;
+        if (type.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+            || (type.StartsWith("application/", StringComparison.OrdinalIgnoreCase) && type.EndsWith("+json", StringComparison.OrdinalIgnoreCase)))
+        {
+            return Media.Json;
+        }
+
+        return type.Equals("text/plain", StringComparison.OrdinalIgnoreCase) || type.Equals("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase)
+            ? Media.Unspecified
+            : Media.Other;
+    }
+
+    // A form-encoded or plain-text body never starts with '{'; a JSON object does, after an optional BOM and whitespace.
+    private static bool LooksLikeJsonObject(ReadOnlySpan<byte> body)
+    {
+        if (body.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
+        {
+            body = body[3..];
+        }
+
+        var start = body.IndexOfAnyExcept(" \t\r\n"u8);
+        return start >= 0 && body[start] == (byte)'{';
     }
 
     // Stops one byte past the limit, so a body without Content-Length cannot exhaust memory.
@@ -132,5 +189,8 @@ public sealed partial class WebhookHandler(
 
         [LoggerMessage(EventId = 111, Level = LogLevel.Warning, Message = "Webhook request recorded with {RejectedCount} events rejected and {WarningCount} field warnings")]
         public static partial void PartlyAccepted(ILogger logger, int rejectedCount, int warningCount);
+
+        [LoggerMessage(EventId = 112, Level = LogLevel.Information, Message = "Webhook body sent as {ContentType} is a JSON object and was read as JSON")]
+        public static partial void ReadAsJson(ILogger logger, string contentType);
     }
 }

@@ -84,6 +84,7 @@ public class StartupValidationTests
     [InlineData("Sync:MarketoSalesOptOutField", "Marketo Sales Opt Out", "Sync:MarketoSalesOptOutField")]
     [InlineData("Sync:BatchClaimLifetime", "00:00:10", "Sync:BatchClaimLifetime")]
     [InlineData("Webhook:SigningSecret", "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/wh/)", "Webhook:SigningSecret")]
+    [InlineData("Webhook:SenderTimeZone", "Central Time", "Webhook:SenderTimeZone is not a time zone this machine knows")]
     [InlineData("AzureWebJobsStorage", null, "AzureWebJobsStorage")]
     [InlineData("PushQueueName", "Bad_Queue", "PushQueueName")]
     public void Build_BadSetting_FailsStartupNamingIt(string key, string? value, string expected)
@@ -107,6 +108,18 @@ public class StartupValidationTests
         // Assert
         var message = error is OptionsValidationException ove ? string.Join(" | ", ove.Failures) : error.Message;
         Assert.Contains(expected, message);
+    }
+
+    [Fact]
+    public void Build_SenderTimeZoneAsIanaId_Validates()
+    {
+        // Arrange
+        var settings = GoodSettings();
+        settings["Webhook:SenderTimeZone"] = "America/Chicago";
+        using var host = BuildHost(settings);
+
+        // Act + Assert
+        Validate(host);
     }
 
     [Fact]

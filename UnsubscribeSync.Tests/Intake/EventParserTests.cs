@@ -1,5 +1,7 @@
 using System.Text;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
+using UnsubscribeSync.Functions.Configuration;
 using UnsubscribeSync.Functions.Intake;
 using UnsubscribeSync.Functions.Ledger;
 using UnsubscribeSync.Functions.Shared;
@@ -9,7 +11,7 @@ namespace UnsubscribeSync.Tests.Intake;
 public class EventParserTests
 {
     private static readonly DateTimeOffset Now = new(2026, 11, 28, 12, 0, 0, TimeSpan.Zero);
-    private readonly EventParser _parser = new(new FakeTimeProvider(Now));
+    private readonly EventParser _parser = new(new FakeTimeProvider(Now), Options.Create(new WebhookOptions()));
 
     private ParseResult Parse(string json) => _parser.Parse(Encoding.UTF8.GetBytes(json));
 
@@ -111,7 +113,7 @@ public class EventParserTests
     [InlineData("""{"id":"a","email":"a@b.co","salesforceId":"0035g00000ABCdeZZZ"}""", "salesforceId", "checksum")]
     [InlineData("""{"id":"a","email":"a@b.co","salesforceId":"0035g00000ABC-e"}""", "salesforceId", "letters and digits")]
     [InlineData("""{"id":"a","email":"a@b.co","salesforceId":{"id":"0035g00000ABCde"}}""", "salesforceId", "must be a string")]
-    [InlineData("""{"id":"a","email":"a@b.co","occurredAt":"2026-11-28T10:00:00"}""", "occurredAt", "UTC offset, such as 2026-11-28T10:00:00Z; the time of receipt was used instead")]
+    [InlineData("""{"id":"a","email":"a@b.co","occurredAt":"2026-11-28T10:00:00"}""", "occurredAt", "has no UTC offset (such as 2026-11-28T10:00:00Z) and Webhook__SenderTimeZone is not set; the time of receipt was used instead")]
     [InlineData("""{"id":"a","email":"a@b.co","occurredAt":"yesterday"}""", "occurredAt", "ISO-8601")]
     [InlineData("""{"id":"a","email":"a@b.co","occurredAt":1764331200}""", "occurredAt", "must be a string")]
     [InlineData("""{"id":"a","email":"a@b.co","occurredAt":"2026-11-28T12:05:01Z"}""", "occurredAt", "5 minutes in the future; the time of receipt was used instead")]

@@ -35,7 +35,7 @@ public class WebhookHandlerTests
 
     private WebhookHandler Create(string? secret = null) => new(
         new WebhookSignatureVerifier(Options.Create(new WebhookOptions { SigningSecret = secret }), _time),
-        new EventParser(_time),
+        new EventParser(_time, Options.Create(new WebhookOptions())),
         _intake,
         NullLogger<WebhookHandler>.Instance);
 
@@ -253,19 +253,46 @@ public class WebhookHandlerTests
     }
 
     [Theory]
-    [InlineData("text/plain")]
-    [InlineData("application/x-www-form-urlencoded")]
-    [InlineData("")]
-    [InlineData("application/json; charset=iso-8859-1")]
-    public async Task HandleAsync_NotJson_Returns415(string contentType)
+    [InlineData("text/xml", OneEvent)]
+    [InlineData("multipart/form-data; boundary=x", OneEvent)]
+    [InlineData("application/json; charset=iso-8859-1", OneEvent)]
+    [InlineData("text/plain; charset=windows-1252", OneEvent)]
+    [InlineData("not a media type", OneEvent)]
+    [InlineData("application/x-www-form-urlencoded", "id=evt-1&email=a%40b.co")]
+    [InlineData("text/plain", "evt-1 a@b.co")]
+    [InlineData("", "[{\"id\":\"evt-1\",\"email\":\"a@b.co\"}]")]
+    public async Task HandleAsync_NotJson_Returns415(string contentType, string body)
     {
         // Act
-        var outcome = await (await Create().HandleAsync(HttpTestExtensions.JsonRequest(OneEvent, contentType), CancellationToken.None)).ExecuteAsync();
+        var outcome = await (await Create().HandleAsync(HttpTestExtensions.JsonRequest(body, contentType), CancellationToken.None)).ExecuteAsync();
 
         // Assert
         Assert.Equal(415, outcome.Status);
         Assert.Equal("application/problem+json", outcome.ContentType);
         Assert.NotEmpty(outcome.ErrorsFor("Content-Type"));
+        await _intake.DidNotReceiveWithAnyArgs().AcceptAsync(Arg.Any<IReadOnlyList<ConsentEvent>>(), Arg.Any<CancellationToken>());
+    }
+
+    // Marketo Engage documents no Content-Type for its webhooks, and never retries a 4xx.
+    [Theory]
+    [InlineData("application/x-www-form-urlencoded")]
+    [InlineData("application/x-www-form-urlencoded; charset=UTF-8")]
+    [InlineData("text/plain")]
+    [InlineData("")]
+    [InlineData(null)]
+    public async Task HandleAsync_JsonObjectUnderAnUnspecificType_IsReadAsJson(string? contentType)
+    {
+        // Arrange
+        AcceptEverything();
+        var request = HttpTestExtensions.JsonRequest("\r\n  " + OneEvent, contentType ?? string.Empty);
+        request.ContentType = contentType;
+
+        // Act
+        var outcome = await (await Create().HandleAsync(request, CancellationToken.None)).ExecuteAsync();
+
+        // Assert
+        Assert.True(outcome.Status == 202, outcome.Body);
+        Assert.Equal(["evt-1"], Strings(outcome.Json["accepted"]));
     }
 
     [Fact]

@@ -58,31 +58,35 @@ public sealed class PushToSalesforceIntegrationTests(SalesforceSandboxFixture sa
         return record!.Links.Single(l => l.SalesforceId == id);
     }
 
+    // The seed's rule: the field choice belongs to the nightly sync's settings; with the sync off, push still writes,
+    // to Email Opt Out.
     [Theory]
-    [InlineData("Contact", "EmailOptOut", "HasOptedOutOfEmail")]
-    [InlineData("Lead", "EmailOptOut", "HasOptedOutOfEmail")]
-    [InlineData("Contact", "MarketoSalesOptOut", Custom)]
-    [InlineData("Lead", "MarketoSalesOptOut", Custom)]
-    public async Task Run_AcceptedUnsubscribe_SetsTargetFieldInSalesforce(string type, string target, string field)
+    [InlineData("Contact", "EmailOptOut", true, "HasOptedOutOfEmail")]
+    [InlineData("Lead", "EmailOptOut", true, "HasOptedOutOfEmail")]
+    [InlineData("Contact", "MarketoSalesOptOut", true, Custom)]
+    [InlineData("Lead", "MarketoSalesOptOut", true, Custom)]
+    [InlineData("Contact", "EmailOptOut", false, "HasOptedOutOfEmail")]
+    [InlineData("Lead", "EmailOptOut", false, "HasOptedOutOfEmail")]
+    [InlineData("Contact", "MarketoSalesOptOut", false, "HasOptedOutOfEmail")]
+    [InlineData("Lead", "MarketoSalesOptOut", false, "HasOptedOutOfEmail")]
+    public async Task Run_AcceptedUnsubscribe_SetsEffectiveTargetFieldInSalesforce(string type, string target, bool nightly, string field)
     {
         // Arrange
-        Rebuild(new Dictionary<string, string?> { ["Sync:TargetField"] = target });
-        var email = $"{type}.{target}@example.com".ToLowerInvariant();
+        Rebuild(new Dictionary<string, string?> { ["Sync:TargetField"] = target, ["Sync:NightlyEnabled"] = nightly ? "true" : "false" });
+        var email = $"{type}.{target}.{nightly}@example.com".ToLowerInvariant();
         var id = (await sandbox.Control.CreateRecordsAsync([new SandboxRecord(type, email)], Ct))[0];
 
         // Act
-        var status = await PostAsync(new { id = $"evt-{type}-{target}", email, salesforceId = id });
+        var status = await PostAsync(new { id = $"evt-{type}-{target}-{nightly}", email, salesforceId = id });
         var delivered = await DrainPushAsync();
 
-        // Assert
+        // Assert: the chosen field holds the opt-out, the other one is untouched.
         Assert.Equal(202, status);
         Assert.Equal(1, delivered);
         var stored = await sandbox.Control.GetRecordAsync(id, Ct);
         Assert.True(stored[field]!.GetValue<bool>());
-        if (field != "HasOptedOutOfEmail")
-        {
-            Assert.False(stored["HasOptedOutOfEmail"]!.GetValue<bool>());
-        }
+        var other = field == Custom ? "HasOptedOutOfEmail" : Custom;
+        Assert.False(stored[other]!.GetValue<bool>());
 
         Assert.Equal(LinkStatus.Synced, (await LinkAsync(email, id)).Status);
         var stats = await sandbox.Control.GetStatsAsync(Ct);
@@ -277,6 +281,27 @@ public sealed class PushToSalesforceIntegrationTests(SalesforceSandboxFixture sa
         Assert.Contains("Sync__MarketoSalesOptOutField", blocked.LastErrorMessage);
         Assert.Equal(Functions.Push.PushOutcome.Synced, retried);
         Assert.True((await sandbox.Control.GetRecordAsync(id, Ct))[Custom]!.GetValue<bool>());
+    }
+
+    [Fact]
+    public async Task Run_NightlyOffAndCustomFieldNotInstalled_WritesEmailOptOutInsteadOfBlocking()
+    {
+        // Arrange: an org without the Marketo Sales package, configured for its field but with the sync off.
+        Rebuild(new Dictionary<string, string?> { ["Sync:TargetField"] = "MarketoSalesOptOut", ["Sync:NightlyEnabled"] = "false" });
+        await sandbox.Control.UpdateSettingsAsync(new SandboxSettingsUpdate { CustomFieldPresentOnContact = false, CustomFieldPresentOnLead = false }, Ct);
+        var email = "nopackage@example.com";
+        var ids = await sandbox.Control.CreateRecordsAsync([SandboxRecord.Contact(email), SandboxRecord.Lead(email)], Ct);
+
+        // Act
+        await PostAsync(new { unsubscribes = new[] { new { id = "evt-nopkg-c", email, salesforceId = ids[0] }, new { id = "evt-nopkg-l", email, salesforceId = ids[1] } } });
+        await DrainPushAsync();
+
+        // Assert: the field check looked for Email Opt Out, not for the missing custom field.
+        foreach (var id in ids)
+        {
+            Assert.True((await sandbox.Control.GetRecordAsync(id, Ct))["HasOptedOutOfEmail"]!.GetValue<bool>());
+            Assert.Equal(LinkStatus.Synced, (await LinkAsync(email, id)).Status);
+        }
     }
 
     [Fact]

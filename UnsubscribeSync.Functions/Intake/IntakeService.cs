@@ -122,7 +122,10 @@ public sealed partial class IntakeService(
             return false;
         }
 
-        if (!ReferenceEquals(record, fresh) && !await intakeRecords.TryClaimAsync(record, claimant, now, cancellationToken))
+        // The stored record can be this attempt's own: the insert landed but its answer was lost, and the SDK's retry
+        // found the row (409) and read it back. Its claim is this attempt's, so it is not "another delivery".
+        var ours = ReferenceEquals(record, fresh) || record.ClaimedBy == claimant;
+        if (!ours && !await intakeRecords.TryClaimAsync(record, claimant, now, cancellationToken))
         {
             // Another delivery of this event is finishing it at this moment and queues its push; finishing it here too
             // would push twice. It is reported as a duplicate (202); if that delivery fails, its retry or the sweep finishes it.
@@ -131,7 +134,7 @@ public sealed partial class IntakeService(
         }
 
         // A retry finishes the event as it was first received, whatever the retry's body says.
-        var original = ReferenceEquals(record, fresh) ? e : StoredEvent.Deserialize(record.EventJson);
+        var original = ours ? e : StoredEvent.Deserialize(record.EventJson);
         await FinishClaimedAsync(record, original, cancellationToken);
 
         // An earlier attempt that stopped half-way was answered 503, so finishing it now is its acceptance.

@@ -47,6 +47,52 @@ public sealed class IntakeConcurrencyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AcceptAsync_InsertLandedButItsAnswerWasLost_FinishesTheEventAsItsOwn()
+    {
+        // Arrange: storage carries the insert out, the answer times out, and the SDK's retry reads the row back (409),
+        // as a loaded storage account does. Before, the attempt took its own fresh claim for another delivery's.
+        var records = new AnswerLostOnInsert(_storage.IntakeRecords);
+        var intake = new IntakeService(
+            records, _storage.Ledger, _storage.Audit, _storage.PushQueue, _storage.Time, Microsoft.Extensions.Logging.Abstractions.NullLogger<IntakeService>.Instance);
+        var e = Event("evt-answer-lost", "lost.answer@b.co", "0035g00000ABCde");
+
+        // Act
+        var outcome = await intake.AcceptAsync([e], Ct);
+
+        // Assert
+        Assert.Equal(["evt-answer-lost"], outcome.Accepted);
+        Assert.Empty(outcome.Duplicates);
+        Assert.Single(await _storage.PeekPushMessagesAsync(Ct));
+        Assert.Equal(ConsentState.Unsubscribed, (await _storage.Ledger.GetStateAsync(e.Email.Key, Ct))!.ConsentState);
+        Assert.Empty(await _storage.IntakeRecords.FindUnfinishedAsync(DateTimeOffset.MaxValue, Ct).ToListAsync(Ct));
+    }
+
+    /// <summary>Inserts for real, then hands back the row as read again: a different instance, as after a 409 on the retry.</summary>
+    private sealed class AnswerLostOnInsert(IntakeRecords inner) : IIntakeRecords
+    {
+        public async Task<IntakeRecordEntity> GetOrAddAsync(IntakeRecordEntity record, CancellationToken cancellationToken)
+        {
+            await inner.GetOrAddAsync(record, cancellationToken);
+            var again = new IntakeRecordEntity { PartitionKey = record.PartitionKey, RowKey = record.RowKey };
+            return await inner.GetOrAddAsync(again, cancellationToken);
+        }
+
+        public Task<bool> TryClaimAsync(IntakeRecordEntity record, string claimant, DateTimeOffset now, CancellationToken cancellationToken) =>
+            inner.TryClaimAsync(record, claimant, now, cancellationToken);
+
+        public Task ReleaseAsync(IntakeRecordEntity record, CancellationToken cancellationToken) => inner.ReleaseAsync(record, cancellationToken);
+
+        public Task<bool> MarkQueuedAsync(IntakeRecordEntity record, DateTimeOffset completedAt, CancellationToken cancellationToken) =>
+            inner.MarkQueuedAsync(record, completedAt, cancellationToken);
+
+        public IAsyncEnumerable<IntakeRecordEntity> FindUnfinishedAsync(DateTimeOffset olderThan, CancellationToken cancellationToken) =>
+            inner.FindUnfinishedAsync(olderThan, cancellationToken);
+
+        public Task<IntakeSweepPage> FindUnfinishedPageAsync(DateTimeOffset olderThan, string? continuation, int pageSize, CancellationToken cancellationToken) =>
+            inner.FindUnfinishedPageAsync(olderThan, continuation, pageSize, cancellationToken);
+    }
+
+    [Fact]
     public async Task Run_SameEventPostedTwiceAtOnce_BothAnswered202WithOnePush()
     {
         // Arrange: the webhook function over the app's composition root, its ledger held by the gate.

@@ -26,6 +26,7 @@ public sealed class FaultMatrixTests(SalesforceSandboxFixture sandbox) : IClassF
     private const int BatchSize = 100;
     private const int MaxSenderAttempts = 20;
     private const string IntakeToFinish = "intake to finish";
+    private const string HandWrittenMarker = "<!-- Generated above this line by scripts/reliability.sh; written by hand below it. -->";
 
     /// <summary>
     /// Events per row: 200 in the ordinary test run, to keep the suite short on a 2-core machine;
@@ -409,7 +410,13 @@ public sealed class FaultMatrixTests(SalesforceSandboxFixture sandbox) : IClassF
         md.AppendLine();
         md.AppendLine("The last three rows fault the nightly run itself: push meets the daily API limit, so every opt-out is owed (Deferred) and the nightly run, under the fault, must write them all.");
         md.AppendLine("Their batch queue is delivered as the host delivers it (retries, then the poison queue and `RecordSyncBatchFailure`); a dying worker keeps its batch's claim until it lapses, and a tick past `Sync__StallAfter` resumes the run.");
-        File.WriteAllText(path, md.ToString());
+        md.AppendLine();
+        md.AppendLine(HandWrittenMarker);
+
+        // The rest of the document (the fuzzing and flakiness sections) is written by hand and kept.
+        var existing = File.Exists(path) ? File.ReadAllText(path) : string.Empty;
+        var kept = existing.IndexOf(HandWrittenMarker, StringComparison.Ordinal) is var at and >= 0 ? existing[(at + HandWrittenMarker.Length)..].TrimStart('\r', '\n') : string.Empty;
+        File.WriteAllText(path, md.ToString() + (kept.Length > 0 ? Environment.NewLine + kept : string.Empty));
     }
 
     internal sealed record Scenario(string Name)

@@ -50,10 +50,14 @@ public sealed partial class EventParser(TimeProvider timeProvider, IOptions<Webh
     {
     }
 
+    // Senders fill an unknown time with their platform's zero value (0001-01-01, 1900-01-01, 1970-01-01), which is
+    // nobody's unsubscribe; and Table storage refuses a date before 1601, which would stop the intake half-way.
+    private static readonly DateTimeOffset EarliestOccurredAt = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
     private const string AwaitsId = "the event was recorded without it and awaits a Salesforce Id";
     private const string ReceiptTimeUsed = "the time of receipt was used instead";
     private const string Dropped = "it was dropped";
-    private const string ResubscribeNeedsTime = "is required for a resubscribe: when the person asked to be opted back in, ISO-8601 with a UTC offset, at most 5 minutes in the future";
+    private const string ResubscribeNeedsTime = "is required for a resubscribe: when the person asked to be opted back in, ISO-8601 with a UTC offset, from 2000 to at most 5 minutes in the future";
     private const string ResubscribeNeedsReason = "is required for a resubscribe: why the person was opted back in";
     private const string BrokenText = "contains invalid UTF-8 or an unpaired surrogate (a character cut in half)";
 
@@ -331,6 +335,13 @@ public sealed partial class EventParser(TimeProvider timeProvider, IOptions<Webh
         {
             // A future time would win the ordering rule against every real event until it passed.
             problems.Drop("occurredAt", "must not be more than 5 minutes in the future", ReceiptTimeUsed);
+            return false;
+        }
+
+        if (parsed < EarliestOccurredAt)
+        {
+            // A placeholder (0001-01-01, 1970-01-01) is not when it happened, and Table storage holds no date before 1601.
+            problems.Drop("occurredAt", "must not be before 2000-01-01 (a placeholder date is not when it happened)", ReceiptTimeUsed);
             return false;
         }
 

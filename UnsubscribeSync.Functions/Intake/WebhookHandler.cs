@@ -30,7 +30,25 @@ public sealed partial class WebhookHandler(
             return UnsupportedMediaType();
         }
 
-        var body = await ReadBodyAsync(request.Body, request.ContentLength, cancellationToken);
+        ReadOnlyMemory<byte>? body;
+        try
+        {
+            body = await ReadBodyAsync(request.Body, request.ContentLength, cancellationToken);
+        }
+        catch (BadHttpRequestException ex)
+        {
+            // Kestrel's answer to a body the client cut short (400), sent too slowly (408) or made too large (413):
+            // the sender's fault, and no failed invocation of ours.
+            if (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            {
+                return TooLarge();
+            }
+
+            Log.Rejected(logger, ex.StatusCode);
+            return Problems.Status(ex.StatusCode, "incomplete-body", "The request body did not arrive completely.",
+                "The upload stopped or was too slow. Nothing was recorded; send the whole request again.", "body");
+        }
+
         if (body is null)
         {
             return TooLarge();

@@ -117,6 +117,9 @@ public class EventParserTests
     [InlineData("""{"id":"a","email":"a@b.co","occurredAt":"yesterday"}""", "occurredAt", "ISO-8601")]
     [InlineData("""{"id":"a","email":"a@b.co","occurredAt":1764331200}""", "occurredAt", "must be a string")]
     [InlineData("""{"id":"a","email":"a@b.co","occurredAt":"2026-11-28T12:05:01Z"}""", "occurredAt", "5 minutes in the future; the time of receipt was used instead")]
+    [InlineData("""{"id":"a","email":"a@b.co","occurredAt":"0001-01-01T00:00:00Z"}""", "occurredAt", "must not be before 2000-01-01 (a placeholder date is not when it happened); the time of receipt was used instead")]
+    [InlineData("""{"id":"a","email":"a@b.co","occurredAt":"1601-01-01T00:00:00+00:01"}""", "occurredAt", "before 2000-01-01")]
+    [InlineData("""{"id":"a","email":"a@b.co","occurredAt":"1999-12-31T23:59:59.9999999Z"}""", "occurredAt", "before 2000-01-01")]
     [InlineData("""{"id":"a","email":"a@b.co","source":"twitter"}""", "source", "link, manual, bounce, salesforce, other; it was dropped")]
     [InlineData("""{"id":"a","email":"a@b.co","reason":false}""", "reason", "must be a string; it was dropped")]
     public void Parse_UnusableOptionalField_RecordsTheEventWithoutItAndWarns(string json, string field, string expected)
@@ -174,6 +177,18 @@ public class EventParserTests
 
         // Assert
         Assert.Equal("a", Assert.Single(result.Events).Id);
+    }
+
+    [Fact]
+    public void Parse_OccurredAtAtTheStartOf2000_IsAccepted()
+    {
+        // Act
+        var result = Parse("""{"id":"a","email":"a@b.co","occurredAt":"2000-01-01T00:00:00Z"}""");
+
+        // Assert
+        Assert.True(result.IsValid);
+        Assert.Empty(result.Warnings);
+        Assert.Equal(new DateTimeOffset(2000, 1, 1, 0, 0, 0, TimeSpan.Zero), Assert.Single(result.Events).OccurredAt);
     }
 
     [Fact]
@@ -295,6 +310,7 @@ public class EventParserTests
     [InlineData("""{"id":"r","email":"a@b.co","type":"resubscribe","reason":"Asked the admin","occurredAt":" "}""", "occurredAt", "is required for a resubscribe")]
     [InlineData("""{"id":"r","email":"a@b.co","type":"resubscribe","reason":"Asked the admin","occurredAt":"yesterday"}""", "occurredAt", "ISO-8601")]
     [InlineData("""{"id":"r","email":"a@b.co","type":"resubscribe","reason":"Asked the admin","occurredAt":"2026-11-28T12:05:01Z"}""", "occurredAt", "5 minutes in the future")]
+    [InlineData("""{"id":"r","email":"a@b.co","type":"resubscribe","reason":"Asked the admin","occurredAt":"1970-01-01T00:00:00Z"}""", "occurredAt", "before 2000-01-01")]
     [InlineData("""{"id":"r","email":"a@b.co","type":"resubscribe","occurredAt":"2026-11-28T11:00:00Z"}""", "reason", "is required for a resubscribe")]
     [InlineData("""{"id":"r","email":"a@b.co","type":"resubscribe","occurredAt":"2026-11-28T11:00:00Z","reason":"  "}""", "reason", "is required for a resubscribe")]
     [InlineData("""{"id":"r","email":"a@b.co","type":"resubscribe","occurredAt":"2026-11-28T11:00:00Z","reason":7}""", "reason", "must be a string")]

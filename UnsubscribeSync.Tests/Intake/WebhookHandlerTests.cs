@@ -324,6 +324,26 @@ public class WebhookHandlerTests
         Assert.NotEmpty(outcome.ErrorsFor("body"));
     }
 
+    [Theory]
+    [InlineData(400, "urn:unsubscribesync:problem:incomplete-body")]
+    [InlineData(408, "urn:unsubscribesync:problem:incomplete-body")]
+    [InlineData(413, "urn:unsubscribesync:problem:too-large")]
+    public async Task HandleAsync_BodyReadFailsAsKestrelReportsIt_ReturnsThatStatusAndRecordsNothing(int status, string type)
+    {
+        // Arrange: how Kestrel fails a read of a body cut short (400), sent too slowly (408) or over its own limit (413).
+        var request = HttpTestExtensions.JsonRequest(OneEvent);
+        request.Body = new FailingStream(new Microsoft.AspNetCore.Http.BadHttpRequestException("Unexpected end of request content.", status));
+
+        // Act
+        var outcome = await (await Create().HandleAsync(request, CancellationToken.None)).ExecuteAsync();
+
+        // Assert
+        Assert.Equal(status, outcome.Status);
+        Assert.Equal(type, outcome.Json["type"]!.GetValue<string>());
+        Assert.NotEmpty(outcome.ErrorsFor("body"));
+        await _intake.DidNotReceiveWithAnyArgs().AcceptAsync(Arg.Any<IReadOnlyList<ConsentEvent>>(), Arg.Any<CancellationToken>());
+    }
+
     [Fact]
     public async Task HandleAsync_EmptyBody_Returns400()
     {
@@ -396,5 +416,13 @@ public class WebhookHandlerTests
         Assert.Equal(503, outcome.Status);
         Assert.Equal("30", outcome.Headers.RetryAfter.ToString());
         Assert.Equal("application/problem+json", outcome.ContentType);
+    }
+
+    /// <summary>A request body whose every read fails as the server reports it.</summary>
+    private sealed class FailingStream(Exception failure) : MemoryStream
+    {
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => ValueTask.FromException<int>(failure);
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => Task.FromException<int>(failure);
     }
 }

@@ -140,7 +140,7 @@ public sealed class SyncDataSet
             var link = RecordLinkEntity.Create(address.Key, id, unsubscribed, "event", $"seed-{person.Index}", seededAt);
             if (person.Category != SeedCategory.LedgerAhead)
             {
-                link.MarkSynced(seededAt, attempted: true);
+                link.MarkSynced(seededAt, attempted: true, "HasOptedOutOfEmail");
             }
 
             await ledger.SubmitTransactionAsync(

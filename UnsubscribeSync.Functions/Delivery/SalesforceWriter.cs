@@ -57,7 +57,9 @@ public sealed partial class SalesforceWriter(
     {
         var run = new Run(options, budget, []);
         var owed = new List<RecordLinkEntity>();
-        foreach (var link in links.Where(l => l.IsOwed || options.VerifyConfirmed && l.Status == LinkStatus.Synced))
+        // A confirmed link is taken too when it may be confirmed on another field than the one in force (known only
+        // once the field is resolved, below); a row confirmed before the field was recorded is taken as confirmed.
+        foreach (var link in links.Where(l => l.IsOwed || l.Status == LinkStatus.Synced && (options.VerifyConfirmed || l.SyncedField is not null)))
         {
             if (!link.DesiredOptOut && !syncOptions.Value.PushResubscribes)
             {
@@ -101,6 +103,12 @@ public sealed partial class SalesforceWriter(
         foreach (var link in owed)
         {
             var status = resolution.For(SalesforceId.Parse(link.SalesforceId).ObjectType);
+            if (link.Status == LinkStatus.Synced && !options.VerifyConfirmed && (link.SyncedField is null || link.IsConfirmedOn(status.FieldName ?? string.Empty)))
+            {
+                // Confirmed on the field in force: nothing is owed.
+                continue;
+            }
+
             if (status.IsUsable)
             {
                 usable.Add(link);
@@ -172,13 +180,13 @@ public sealed partial class SalesforceWriter(
                     }
                     else if (current.GetBool(field) == link.DesiredOptOut)
                     {
-                        await RecordAsync(run, link, LinkOutcome.Observed(link.DesiredOptOut), cancellationToken);
+                        await RecordAsync(run, link, LinkOutcome.Observed(link.DesiredOptOut, field), cancellationToken);
                     }
                     else if (link.Status == LinkStatus.Synced)
                     {
-                        // Confirmed, yet Salesforce holds the other value: the read reopens the link (DRIFT, audited),
-                        // and the reopened link is written in this same call.
-                        if (await RecordAsync(run, link, LinkOutcome.Observed(!link.DesiredOptOut), cancellationToken) is { Link: { IsOwed: true } reopened })
+                        // Confirmed, yet Salesforce holds the other value: the read reopens the link (DRIFT, audited; or
+                        // FIELD_CHANGED when it was confirmed on another field), and the reopened link is written in this same call.
+                        if (await RecordAsync(run, link, LinkOutcome.Observed(!link.DesiredOptOut, field), cancellationToken) is { Link: { IsOwed: true } reopened })
                         {
                             toWrite.Add(reopened);
                         }
@@ -230,7 +238,8 @@ public sealed partial class SalesforceWriter(
                 var result = results[i];
                 if (result.Success)
                 {
-                    await RecordAsync(run, link, LinkOutcome.Written(link.DesiredOptOut), cancellationToken);
+                    var field = resolution.For(SalesforceId.Parse(link.SalesforceId).ObjectType).FieldName!;
+                    await RecordAsync(run, link, LinkOutcome.Written(link.DesiredOptOut, field), cancellationToken);
                 }
                 else if (result.Kind == SalesforceErrorKind.NeedsRedirect && followRedirects)
                 {

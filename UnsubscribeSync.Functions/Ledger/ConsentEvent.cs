@@ -25,6 +25,7 @@ public enum ConsentEventType
 /// True when the change was read from <paramref name="SalesforceId"/> itself: that record already holds the
 /// value, so its link is confirmed at once instead of owing a write.
 /// </param>
+/// <param name="ReadField">The field the change was read on (with <paramref name="ReadFromRecord"/>): the link is confirmed on it.</param>
 public sealed record ConsentEvent(
     string Id,
     ConsentEventType Type,
@@ -34,7 +35,8 @@ public sealed record ConsentEvent(
     DateTimeOffset ReceivedAt,
     string? Source,
     string? Reason,
-    bool ReadFromRecord = false)
+    bool ReadFromRecord = false,
+    string? ReadField = null)
 {
     /// <summary>The sources a caller may name.</summary>
     public static readonly IReadOnlyList<string> Sources = ["link", "manual", "bounce", "salesforce", "other"];

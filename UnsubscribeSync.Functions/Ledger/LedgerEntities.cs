@@ -82,7 +82,7 @@ public sealed class ConsentStateEntity : ITableEntity
 /// </summary>
 /// <remarks>
 /// Field ownership: <see cref="DesiredOptOut"/> and <see cref="RequestedByEventId"/> say what is wanted;
-/// <see cref="SyncedAt"/> and <see cref="SyncedEventId"/> what Salesforce last confirmed; <see cref="Attempts"/>,
+/// <see cref="SyncedAt"/>, <see cref="SyncedEventId"/> and <see cref="SyncedField"/> what Salesforce last confirmed, and on which field; <see cref="Attempts"/>,
 /// <see cref="LastErrorCode"/> and <see cref="LastErrorMessage"/> how the writes since the last request went;
 /// <see cref="RedirectedTo"/> which record took over a converted or merged one; <see cref="OwedSince"/> when the
 /// current debt of a write began (set by <see cref="Create"/>, by <see cref="Request"/> for a new value or a link that
@@ -129,6 +129,13 @@ public sealed class RecordLinkEntity : ITableEntity
     /// <summary>The event whose value was last confirmed in Salesforce; makes re-delivered messages free.</summary>
     public string? SyncedEventId { get; set; }
 
+    /// <summary>
+    /// The API name of the Salesforce field the confirmation (<see cref="SyncedAt"/>) is about: the field written, or
+    /// read. A confirmation on one field says nothing about another, so a link confirmed on another field than the one
+    /// in force is owed on it. Null on rows confirmed before it existed: the field is unknown.
+    /// </summary>
+    public string? SyncedField { get; set; }
+
     /// <summary>Write attempts since the value was last requested.</summary>
     public int Attempts { get; set; }
 
@@ -141,6 +148,12 @@ public sealed class RecordLinkEntity : ITableEntity
 
     /// <summary>The record a converted lead or merged record now lives on; set only on a redirected (Dead) link.</summary>
     public string? RedirectedTo { get; set; }
+
+    /// <summary>
+    /// Confirmed with the desired value on <paramref name="field"/> itself. A row confirmed before <see cref="SyncedField"/>
+    /// existed is confirmed on no known field, so an un-check read on it is never honoured until a read or write confirms it again.
+    /// </summary>
+    public bool IsConfirmedOn(string field) => Status == LinkStatus.Synced && SyncedField == field;
 
     /// <summary>True while a write may still be owed: not confirmed, not gone, not waived.</summary>
     public bool IsOwed => Status is LinkStatus.Pending or LinkStatus.Failed or LinkStatus.Deferred or LinkStatus.Blocked;
@@ -193,10 +206,11 @@ public sealed class RecordLinkEntity : ITableEntity
         UpdatedAt = now;
     }
 
-    /// <summary>Salesforce holds the desired value: written now (<paramref name="attempted"/>) or seen there.</summary>
-    public void MarkSynced(DateTimeOffset now, bool attempted)
+    /// <summary>Salesforce holds the desired value in <paramref name="field"/>: written now (<paramref name="attempted"/>) or seen there.</summary>
+    public void MarkSynced(DateTimeOffset now, bool attempted, string? field)
     {
         Status = LinkStatus.Synced;
+        SyncedField = field;
         Attempts += attempted ? 1 : 0;
         SyncedAt = now;
         SyncedEventId = RequestedByEventId;

@@ -7,8 +7,8 @@ namespace UnsubscribeSync.Functions.Ledger;
 public sealed partial class LedgerStore
 {
     /// <inheritdoc />
-    public Task<LinkResult?> LinkAsync(string emailKey, SalesforceId id, string linkedFrom, bool? observedOptOut, CancellationToken cancellationToken, bool keepAwaiting = false) =>
-        OptimisticConcurrency.RetryAsync(_ => TryLinkAsync(emailKey, id, linkedFrom, observedOptOut, keepAwaiting, cancellationToken), MaxConcurrencyAttempts, cancellationToken);
+    public Task<LinkResult?> LinkAsync(string emailKey, SalesforceId id, string linkedFrom, bool? observedOptOut, CancellationToken cancellationToken, bool keepAwaiting = false, string? observedField = null) =>
+        OptimisticConcurrency.RetryAsync(_ => TryLinkAsync(emailKey, id, linkedFrom, observedOptOut, observedField, keepAwaiting, cancellationToken), MaxConcurrencyAttempts, cancellationToken);
 
     /// <inheritdoc />
     public Task CompleteLookupAsync(string emailKey, CancellationToken cancellationToken) =>
@@ -28,7 +28,7 @@ public sealed partial class LedgerStore
         return true;
     }
 
-    private async Task<LinkResult?> TryLinkAsync(string emailKey, SalesforceId id, string linkedFrom, bool? observedOptOut, bool keepAwaiting, CancellationToken cancellationToken)
+    private async Task<LinkResult?> TryLinkAsync(string emailKey, SalesforceId id, string linkedFrom, bool? observedOptOut, string? observedField, bool keepAwaiting, CancellationToken cancellationToken)
     {
         var existing = await GetLinkAsync(emailKey, id.Value, cancellationToken);
         if (existing is not null)
@@ -48,7 +48,7 @@ public sealed partial class LedgerStore
         var link = RecordLinkEntity.Create(emailKey, id, desired, linkedFrom, state.StateEventId, now);
         if (observedOptOut == desired)
         {
-            link.MarkSynced(now, attempted: false);
+            link.MarkSynced(now, attempted: false, observedField);
         }
 
         // A lookup clears the flag only when it is complete: the outbound scan hands out awaiting addresses only,

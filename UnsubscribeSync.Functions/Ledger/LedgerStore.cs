@@ -44,13 +44,17 @@ public interface ILedgerStore
     /// The address stops awaiting an Id, unless <paramref name="keepAwaiting"/>: a lookup by email that may still
     /// find more records clears that itself with <see cref="CompleteLookupAsync"/> once it has finished.
     /// </summary>
-    Task<LinkResult?> LinkAsync(string emailKey, SalesforceId id, string linkedFrom, bool? observedOptOut, CancellationToken cancellationToken, bool keepAwaiting = false);
+    Task<LinkResult?> LinkAsync(string emailKey, SalesforceId id, string linkedFrom, bool? observedOptOut, CancellationToken cancellationToken, bool keepAwaiting = false, string? observedField = null);
 
     /// <summary>A lookup by email for the address has finished: it stops awaiting an Id if any record is linked to it.</summary>
     Task CompleteLookupAsync(string emailKey, CancellationToken cancellationToken);
 
-    /// <summary>Reads one slice of the outbox (at most <paramref name="maxRows"/> rows per page, <paramref name="maxPages"/> pages), streaming the whole ledger across calls.</summary>
-    Task<OutboxSlice> ScanOutboxAsync(string? continuation, int maxRows, int maxPages, CancellationToken cancellationToken);
+    /// <summary>
+    /// Reads one slice of the outbox (at most <paramref name="maxRows"/> rows per page, <paramref name="maxPages"/> pages),
+    /// streaming the whole ledger across calls. With <paramref name="inForce"/>, links confirmed on another field than the
+    /// one in force for their object are in the outbox too.
+    /// </summary>
+    Task<OutboxSlice> ScanOutboxAsync(string? continuation, int maxRows, int maxPages, FieldsInForce? inForce, CancellationToken cancellationToken);
 }
 
 /// <inheritdoc />
@@ -179,7 +183,7 @@ public sealed partial class LedgerStore(StorageClients clients, IOptions<Storage
         if (e.ReadFromRecord && e.SalesforceId is { } source && links[source.Value] is { Status: not (LinkStatus.Synced or LinkStatus.Dead) } sourceLink
             && sourceLink.DesiredOptOut == e.OptOut)
         {
-            sourceLink.MarkSynced(now, attempted: false);
+            sourceLink.MarkSynced(now, attempted: false, e.ReadField);
             if (!changedLinks.Contains(sourceLink))
             {
                 changedLinks.Add(sourceLink);

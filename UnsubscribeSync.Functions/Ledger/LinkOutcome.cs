@@ -43,9 +43,15 @@ public enum LinkOutcomeKind
 /// <param name="TargetId">The record a converted or merged one now lives on.</param>
 public sealed record LinkOutcome(LinkOutcomeKind Kind, bool Value, bool Attempted, string? Code = null, string? Message = null, string? TargetId = null)
 {
-    public static LinkOutcome Written(bool value) => new(LinkOutcomeKind.Synced, value, true);
+    /// <summary>
+    /// The API name of the field written or read. A confirmation holds for that field only, so the recorder stores it
+    /// on the link; null when the outcome is about no particular field (a deferral before any call, a dead record).
+    /// </summary>
+    public string? Field { get; init; }
 
-    public static LinkOutcome Observed(bool value) => new(LinkOutcomeKind.Observed, value, false);
+    public static LinkOutcome Written(bool value, string field) => new(LinkOutcomeKind.Synced, value, true) { Field = field };
+
+    public static LinkOutcome Observed(bool value, string field) => new(LinkOutcomeKind.Observed, value, false) { Field = field };
 
     public static LinkOutcome Failed(bool value, string code, string? message, bool attempted = true) => new(LinkOutcomeKind.Failed, value, attempted, code, message);
 

@@ -47,6 +47,9 @@ public sealed partial class LinkOutcomeRecorder(ILedgerStore ledger, IAuditLog a
 {
     private const int MaxConcurrencyAttempts = 8;
 
+    /// <summary>The reopen code of a link read on another field than the one it was confirmed on.</summary>
+    public const string FieldChangedCode = "FIELD_CHANGED";
+
     private enum Decision
     {
         Apply,
@@ -99,6 +102,11 @@ public sealed partial class LinkOutcomeRecorder(ILedgerStore ledger, IAuditLog a
             case Decision.Revive:
                 return await ReviveAsync(link, outcome, now, cancellationToken);
 
+            case Decision.Reopen when outcome.Kind == LinkOutcomeKind.Observed && !ConfirmedFor(link, outcome):
+                // Confirmed on another field (the field in force changed): nobody un-checked anything; the value is owed on this field.
+                link.Reopen(FieldChangedCode, $"Confirmed on {link.SyncedField ?? "an unrecorded field"}; {outcome.Field} holds {Describe(outcome.Value)}, so the value is owed on it.", now);
+                return await SaveAsync(link, RecordedAs.Applied, mustRewrite: false, cancellationToken);
+
             case Decision.Reopen when outcome.Kind == LinkOutcomeKind.Observed:
                 link.Reopen("DRIFT", $"Salesforce was seen holding {Describe(outcome.Value)}; the opt-out value is owed again.", now);
                 return await SaveAsync(link, RecordedAs.Applied, mustRewrite: false, cancellationToken);
@@ -124,7 +132,7 @@ public sealed partial class LinkOutcomeRecorder(ILedgerStore ledger, IAuditLog a
         link.Revive(desired, state?.StateEventId ?? link.RequestedByEventId, "Salesforce returned the record again (restored or visible once more); the value is owed again.", now);
         if (outcome.Value == desired)
         {
-            link.MarkSynced(now, attempted: false);
+            link.MarkSynced(now, attempted: false, outcome.Field);
         }
 
         Log.Revived(logger, link.SalesforceId);
@@ -161,9 +169,9 @@ public sealed partial class LinkOutcomeRecorder(ILedgerStore ledger, IAuditLog a
 
         if (outcome.Kind == LinkOutcomeKind.Observed)
         {
-            // A read is a fact about Salesforce now: it confirms the link, or shows the value is owed.
+            // A read is a fact about Salesforce now, on the field read: it confirms the link for that field, or shows the value is owed.
             return outcome.Value == link.DesiredOptOut
-                ? link.Status == LinkStatus.Synced && link.SyncedEventId == link.RequestedByEventId ? Decision.Keep : Decision.Apply
+                ? ConfirmedFor(link, outcome) && link.SyncedEventId == link.RequestedByEventId ? Decision.Keep : Decision.Apply
                 : link.Status == LinkStatus.Synced ? Decision.Reopen : Decision.Keep;
         }
 
@@ -175,7 +183,7 @@ public sealed partial class LinkOutcomeRecorder(ILedgerStore ledger, IAuditLog a
 
         if (outcome.Landed)
         {
-            return link.Status == LinkStatus.Synced && link.SyncedEventId == link.RequestedByEventId ? Decision.Keep : Decision.Apply;
+            return ConfirmedFor(link, outcome) && link.SyncedEventId == link.RequestedByEventId ? Decision.Keep : Decision.Apply;
         }
 
         // A failure never undoes a confirmation someone else recorded for the same value.
@@ -189,7 +197,7 @@ public sealed partial class LinkOutcomeRecorder(ILedgerStore ledger, IAuditLog a
         {
             case LinkOutcomeKind.Synced:
             case LinkOutcomeKind.Observed:
-                link.MarkSynced(now, outcome.Attempted);
+                link.MarkSynced(now, outcome.Attempted, outcome.Field);
                 break;
             case LinkOutcomeKind.Failed:
                 link.MarkFailed(code, outcome.Message, outcome.Attempted, now);
@@ -216,6 +224,13 @@ public sealed partial class LinkOutcomeRecorder(ILedgerStore ledger, IAuditLog a
                 throw new InvalidOperationException($"Unknown link outcome {outcome.Kind}.");
         }
     }
+
+    /// <summary>
+    /// Whether the link's confirmation covers the field the outcome is about. An outcome naming no field (a deferral
+    /// before any call) takes any confirmation as it stands; one naming a field needs a confirmation on that field.
+    /// </summary>
+    private static bool ConfirmedFor(RecordLinkEntity link, LinkOutcome outcome) =>
+        link.Status == LinkStatus.Synced && (outcome.Field is null || link.SyncedField == outcome.Field);
 
     private static string Describe(bool optOut) => optOut ? "the opt-out" : "no opt-out";
 

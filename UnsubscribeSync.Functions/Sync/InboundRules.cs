@@ -37,10 +37,15 @@ public static class InboundRules
     /// <param name="optOutHeldElsewhere">
     /// Whether another linked, live record of the address is known to still hold the opt-out (<see cref="OptOutHeldElsewhere"/>).
     /// </param>
-    /// <returns>The action, and whether it is drift (an opt-out we had confirmed has been un-checked).</returns>
+    /// <param name="field">
+    /// The API name of the field read. A link confirmed on another field (the field in force changed since) is not
+    /// confirmed on this one: its record lacking the opt-out here means the opt-out is owed here, never an un-check.
+    /// </param>
+    /// <returns>The action, and whether it is drift (an opt-out we had confirmed on this field has been un-checked).</returns>
     public static (InboundAction Action, bool Drift) Decide(
-        ConsentStateEntity? state, RecordLinkEntity? link, bool salesforceOptedOut, DateTimeOffset systemModstamp, SyncOptions options, bool optOutHeldElsewhere)
+        ConsentStateEntity? state, RecordLinkEntity? link, bool salesforceOptedOut, DateTimeOffset systemModstamp, SyncOptions options, bool optOutHeldElsewhere, string field)
     {
+        var confirmedOptOutHere = link is { DesiredOptOut: true } && link.IsConfirmedOn(field);
         if (salesforceOptedOut)
         {
             if (state is null)
@@ -50,7 +55,8 @@ public static class InboundRules
 
             if (state.ConsentState == ConsentState.Unsubscribed)
             {
-                return link is { Status: LinkStatus.Synced, DesiredOptOut: true } ? (InboundAction.None, false) : (InboundAction.Confirm, false);
+                // A link confirmed on another field is confirmed on this one now (one ledger write, once per switch).
+                return confirmedOptOutHere ? (InboundAction.None, false) : (InboundAction.Confirm, false);
             }
 
             // Same rule as every event: the later change wins, and a tie goes to the opt-out.
@@ -78,8 +84,9 @@ public static class InboundRules
             return (InboundAction.None, false);
         }
 
-        // Only a record that held our confirmed opt-out can have been un-checked; any other record simply lacks it.
-        var drift = link is { Status: LinkStatus.Synced, DesiredOptOut: true };
+        // Only a record that held our confirmed opt-out on this very field can have been un-checked; any other record
+        // (never confirmed, or confirmed on the field in force before, or before the field was recorded) simply lacks it.
+        var drift = confirmedOptOutHere;
         // One rep's un-check of one duplicate must not clear an opt-out the person's other record still holds.
         if (drift && options.SalesforceUncheck == SalesforceUncheckPolicy.Resubscribe && systemModstamp > state.DecidedAt && !optOutHeldElsewhere)
         {

@@ -145,23 +145,23 @@ public sealed partial class InboundSync(
         if (link is { CanRevive: true })
         {
             // The query returned a record whose link died as deleted: it was restored, or is visible again.
-            link = (await recorder.RecordAsync(link, LinkOutcome.Observed(optedOut), Channel, cancellationToken)).Link;
+            link = (await recorder.RecordAsync(link, LinkOutcome.Observed(optedOut, field), Channel, cancellationToken)).Link;
         }
 
         var heldElsewhere = InboundRules.OptOutHeldElsewhere(record?.Links ?? [], id.Value, uncheckedHere);
-        var (action, drift) = InboundRules.Decide(record?.State, link, optedOut, modstamp, syncOptions.Value, heldElsewhere);
+        var (action, drift) = InboundRules.Decide(record?.State, link, optedOut, modstamp, syncOptions.Value, heldElsewhere, field);
         switch (action)
         {
             case InboundAction.ImportOptOut:
-                await ImportAsync(ConsentEventType.Unsubscribe, address, id, modstamp, link is null, context, cancellationToken);
+                await ImportAsync(ConsentEventType.Unsubscribe, address, id, field, modstamp, link is null, context, cancellationToken);
                 return null;
 
             case InboundAction.ImportResubscribe:
-                await ImportAsync(ConsentEventType.Resubscribe, address, id, modstamp, link is null, context, cancellationToken);
+                await ImportAsync(ConsentEventType.Resubscribe, address, id, field, modstamp, link is null, context, cancellationToken);
                 return null;
 
             case InboundAction.Confirm when link is not null:
-                await recorder.RecordAsync(link, LinkOutcome.Observed(optedOut), Channel, cancellationToken);
+                await recorder.RecordAsync(link, LinkOutcome.Observed(optedOut, field), Channel, cancellationToken);
                 context.Count(c => c.AlreadyCorrect++);
                 return null;
 
@@ -179,16 +179,16 @@ public sealed partial class InboundSync(
         // A record the ledger did not know is linked with that same knowledge (Confirm, KeepResubscribe, WriteOptOut).
         if (link is null)
         {
-            var linked = await ledger.LinkAsync(address.Key, id, "sync", optedOut, cancellationToken);
+            var linked = await ledger.LinkAsync(address.Key, id, "sync", optedOut, cancellationToken, observedField: field);
             context.Count(c => c.Linked += linked is { Created: true } ? 1 : 0);
             return linked is { Link.IsOwed: true } ? linked.Link : null;
         }
 
-        var recorded = await recorder.RecordAsync(link, LinkOutcome.Observed(optedOut), Channel, cancellationToken);
+        var recorded = await recorder.RecordAsync(link, LinkOutcome.Observed(optedOut, field), Channel, cancellationToken);
         return recorded.Link is { IsOwed: true } owed ? owed : null;
     }
 
-    private async Task ImportAsync(ConsentEventType type, EmailAddress address, SalesforceId id, DateTimeOffset modstamp, bool newLink, SyncBatchContext context, CancellationToken cancellationToken)
+    private async Task ImportAsync(ConsentEventType type, EmailAddress address, SalesforceId id, string field, DateTimeOffset modstamp, bool newLink, SyncBatchContext context, CancellationToken cancellationToken)
     {
         var now = timeProvider.GetUtcNow();
 
@@ -203,7 +203,8 @@ public sealed partial class InboundSync(
             now,
             "salesforce",
             type == ConsentEventType.Unsubscribe ? "Opted out in Salesforce" : "Opt-out cleared in Salesforce",
-            ReadFromRecord: true);
+            ReadFromRecord: true,
+            ReadField: field);
         var applied = await ledger.ApplyAsync(e, cancellationToken);
         await audit.AppendAsync(
             new AuditEntity

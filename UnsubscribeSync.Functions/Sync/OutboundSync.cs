@@ -31,7 +31,7 @@ public sealed class OutboundSync(
         var carryLinks = new List<LinkRef>(item.Links ?? []);
         var carryKeys = new List<string>(item.Keys ?? []);
         var scanRows = nightlyOptions.Value.OutboxScanRows;
-        var slice = await ledger.ScanOutboxAsync(item.Continuation, Math.Min(scanRows, 1000), Math.Max(1, scanRows / 1000), cancellationToken);
+        var slice = await ledger.ScanOutboxAsync(item.Continuation, Math.Min(scanRows, 1000), Math.Max(1, scanRows / 1000), await FieldsInForceAsync(context, cancellationToken), cancellationToken);
 
         foreach (var link in slice.Links)
         {
@@ -83,13 +83,30 @@ public sealed class OutboundSync(
         }
     }
 
+    /// <summary>
+    /// The field in force on each object (the resolution is cached, so this rarely costs a call), so the scan also finds
+    /// links confirmed on another field. Without the budget to ask, the scan finds what it always did.
+    /// </summary>
+    private async Task<FieldsInForce?> FieldsInForceAsync(SyncBatchContext context, CancellationToken cancellationToken)
+    {
+        await context.RefreshUsageAsync(cancellationToken);
+        if (!context.CanCallSalesforce())
+        {
+            return null;
+        }
+
+        var resolution = await fields.ResolveAsync(cancellationToken);
+        return new FieldsInForce(resolution.Contact.FieldName, resolution.Lead.FieldName);
+    }
+
     /// <summary>Writes up to 200 links. An incremental run reads their values first; a full run's inbound pass has already seen them.</summary>
     public async Task WriteAsync(SyncWorkItem item, SyncBatchContext context, CancellationToken cancellationToken)
     {
         var links = new List<RecordLinkEntity>();
         foreach (var reference in item.Links ?? [])
         {
-            if (await ledger.GetLinkAsync(reference.EmailKey, reference.SalesforceId, cancellationToken) is { IsOwed: true } link)
+            // A confirmed link was handed out for being confirmed on another field; the writer checks it against the field in force.
+            if (await ledger.GetLinkAsync(reference.EmailKey, reference.SalesforceId, cancellationToken) is { } link && (link.IsOwed || link.Status == LinkStatus.Synced))
             {
                 links.Add(link);
             }
@@ -169,7 +186,7 @@ public sealed class OutboundSync(
 
                     found.Add(address.Value);
                     var holds = row.GetBool(field);
-                    var linked = await ledger.LinkAsync(state.PartitionKey, id, "lookup", holds, cancellationToken, keepAwaiting: true);
+                    var linked = await ledger.LinkAsync(state.PartitionKey, id, "lookup", holds, cancellationToken, keepAwaiting: true, observedField: field);
                     if (linked is null)
                     {
                         continue;

@@ -70,7 +70,7 @@ public sealed class SalesforceWriterTests
         // Assert
         await _salesforce.DidNotReceive().UpdateRecordsAsync(Arg.Any<IReadOnlyList<SalesforceRecordUpdate>>(), Arg.Any<CancellationToken>());
         await _salesforce.DidNotReceive().UpdateRecordAsync(Arg.Any<SalesforceId>(), Arg.Any<IReadOnlyDictionary<string, object?>>(), Arg.Any<CancellationToken>());
-        Assert.Equal([(ContactId, LinkOutcome.Observed(true))], _recorded);
+        Assert.Equal([(ContactId, LinkOutcome.Observed(true, "HasOptedOutOfEmail"))], _recorded);
     }
 
     [Fact]
@@ -84,7 +84,7 @@ public sealed class SalesforceWriterTests
             SalesforceId.Parse(ContactId), Arg.Is<IReadOnlyDictionary<string, object?>>(f => (bool)f["HasOptedOutOfEmail"]! == true), Arg.Any<CancellationToken>());
         await _salesforce.DidNotReceive().UpdateRecordsAsync(Arg.Any<IReadOnlyList<SalesforceRecordUpdate>>(), Arg.Any<CancellationToken>());
         Assert.Equal(LinkOutcomeKind.Synced, Assert.Single(results).Outcome.Kind);
-        await _recorder.Received(1).RecordAsync(Arg.Any<RecordLinkEntity>(), LinkOutcome.Written(true), "push", Arg.Any<CancellationToken>());
+        await _recorder.Received(1).RecordAsync(Arg.Any<RecordLinkEntity>(), LinkOutcome.Written(true, "HasOptedOutOfEmail"), "push", Arg.Any<CancellationToken>());
     }
 
     [Fact]
@@ -240,7 +240,7 @@ public sealed class SalesforceWriterTests
     {
         // Arrange: the first record says our write of true landed after the link moved on to false.
         var moved = Link(desired: false);
-        _recorder.RecordAsync(Arg.Any<RecordLinkEntity>(), LinkOutcome.Written(true), Arg.Any<string>(), Arg.Any<CancellationToken>())
+        _recorder.RecordAsync(Arg.Any<RecordLinkEntity>(), LinkOutcome.Written(true, "HasOptedOutOfEmail"), Arg.Any<string>(), Arg.Any<CancellationToken>())
             .Returns(new RecordedOutcome(moved, RecordedAs.Superseded) { MustRewrite = true });
 
         // Act

@@ -14,7 +14,7 @@ internal static class Links
             case LinkStatus.Pending:
                 break;
             case LinkStatus.Synced:
-                link.MarkSynced(at, attempted: true);
+                link.MarkSynced(at, attempted: true, "HasOptedOutOfEmail");
                 break;
             case LinkStatus.Failed:
                 link.MarkFailed("SEEDED_FAILURE", "Seeded by a test.", attempted: true, at);

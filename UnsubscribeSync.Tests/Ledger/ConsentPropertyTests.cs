@@ -133,7 +133,7 @@ public sealed class ConsentPropertyTests : IAsyncLifetime
                     SalesforceUncheck = resubscribePolicy ? SalesforceUncheckPolicy.Resubscribe : SalesforceUncheckPolicy.Reassert,
                     ResolveByEmail = resolveByEmail,
                 };
-                var (action, _) = InboundRules.Decide(state, link, salesforceOptedOut: false, T.AddSeconds(30 * modstampStep), options, heldElsewhere);
+                var (action, _) = InboundRules.Decide(state, link, salesforceOptedOut: false, T.AddSeconds(30 * modstampStep), options, heldElsewhere, "HasOptedOutOfEmail");
                 Assert.NotEqual(InboundAction.ImportResubscribe, action);
             },
             iter: ModelCases);

@@ -42,7 +42,7 @@ public sealed class LinkOutcomeRecorderTests : IAsyncLifetime
         await ApplyAsync("evt-1", ConsentEventType.Unsubscribe, 0);
 
         // Act
-        var result = await Recorder.RecordAsync(await ReadAsync(), LinkOutcome.Written(true), "push", Ct);
+        var result = await Recorder.RecordAsync(await ReadAsync(), LinkOutcome.Written(true, "HasOptedOutOfEmail"), "push", Ct);
 
         // Assert
         var stored = await ReadAsync();
@@ -58,7 +58,7 @@ public sealed class LinkOutcomeRecorderTests : IAsyncLifetime
         // Arrange: two workers read the same link; one confirms it first.
         await ApplyAsync("evt-1", ConsentEventType.Unsubscribe, 0);
         var stale = await ReadAsync();
-        await Recorder.RecordAsync(await ReadAsync(), LinkOutcome.Written(true), "nightly-sync", Ct);
+        await Recorder.RecordAsync(await ReadAsync(), LinkOutcome.Written(true, "HasOptedOutOfEmail"), "nightly-sync", Ct);
 
         // Act
         var result = await Recorder.RecordAsync(stale, LinkOutcome.Failed(true, "UNABLE_TO_LOCK_ROW", "locked"), "push", Ct);
@@ -78,7 +78,7 @@ public sealed class LinkOutcomeRecorderTests : IAsyncLifetime
         await Recorder.RecordAsync(await ReadAsync(), LinkOutcome.Transient(true, "SERVER_UNAVAILABLE", "busy"), "push", Ct);
 
         // Act
-        var result = await Recorder.RecordAsync(stale, LinkOutcome.Written(true), "push", Ct);
+        var result = await Recorder.RecordAsync(stale, LinkOutcome.Written(true, "HasOptedOutOfEmail"), "push", Ct);
 
         // Assert
         var stored = await ReadAsync();
@@ -93,10 +93,10 @@ public sealed class LinkOutcomeRecorderTests : IAsyncLifetime
         await ApplyAsync("evt-1", ConsentEventType.Resubscribe, 0);
         var resubscribeWrite = await ReadAsync();
         await ApplyAsync("evt-2", ConsentEventType.Unsubscribe, 5);
-        await Recorder.RecordAsync(await ReadAsync(), LinkOutcome.Written(true), "push", Ct);
+        await Recorder.RecordAsync(await ReadAsync(), LinkOutcome.Written(true, "HasOptedOutOfEmail"), "push", Ct);
 
         // Act: the stale resubscribe PATCH landed last, so Salesforce now holds false.
-        var result = await Recorder.RecordAsync(resubscribeWrite, LinkOutcome.Written(false), "push", Ct);
+        var result = await Recorder.RecordAsync(resubscribeWrite, LinkOutcome.Written(false, "HasOptedOutOfEmail"), "push", Ct);
 
         // Assert: the ledger no longer claims Synced, and the caller is told to write the current value again.
         var stored = await ReadAsync();
@@ -126,15 +126,47 @@ public sealed class LinkOutcomeRecorderTests : IAsyncLifetime
     {
         // Arrange
         await ApplyAsync("evt-1", ConsentEventType.Unsubscribe, 0);
-        await Recorder.RecordAsync(await ReadAsync(), LinkOutcome.Written(true), "push", Ct);
+        await Recorder.RecordAsync(await ReadAsync(), LinkOutcome.Written(true, "HasOptedOutOfEmail"), "push", Ct);
 
         // Act
-        var result = await Recorder.RecordAsync(await ReadAsync(), LinkOutcome.Observed(false), "nightly-sync", Ct);
+        var result = await Recorder.RecordAsync(await ReadAsync(), LinkOutcome.Observed(false, "HasOptedOutOfEmail"), "nightly-sync", Ct);
 
         // Assert
         var stored = await ReadAsync();
         Assert.Equal(RecordedAs.Applied, result.As);
         Assert.Equal((LinkStatus.Pending, "DRIFT"), (stored.Status, stored.LastErrorCode));
+    }
+
+    [Fact]
+    public async Task RecordAsync_LinkConfirmedOnAnotherFieldSeenWithoutItsValue_ReopensAsFieldChangedNotDrift()
+    {
+        // Arrange
+        await ApplyAsync("evt-1", ConsentEventType.Unsubscribe, 0);
+        await Recorder.RecordAsync(await ReadAsync(), LinkOutcome.Written(true, "HasOptedOutOfEmail"), "push", Ct);
+
+        // Act
+        var result = await Recorder.RecordAsync(await ReadAsync(), LinkOutcome.Observed(false, "Custom__c"), "nightly-sync", Ct);
+
+        // Assert
+        var stored = await ReadAsync();
+        Assert.Equal(RecordedAs.Applied, result.As);
+        Assert.Equal((LinkStatus.Pending, LinkOutcomeRecorder.FieldChangedCode), (stored.Status, stored.LastErrorCode));
+    }
+
+    [Fact]
+    public async Task RecordAsync_LinkConfirmedOnAnotherFieldSeenHoldingItsValue_ConfirmsItOnTheFieldRead()
+    {
+        // Arrange
+        await ApplyAsync("evt-1", ConsentEventType.Unsubscribe, 0);
+        await Recorder.RecordAsync(await ReadAsync(), LinkOutcome.Written(true, "HasOptedOutOfEmail"), "push", Ct);
+
+        // Act
+        var result = await Recorder.RecordAsync(await ReadAsync(), LinkOutcome.Observed(true, "Custom__c"), "nightly-sync", Ct);
+
+        // Assert
+        var stored = await ReadAsync();
+        Assert.Equal(RecordedAs.Applied, result.As);
+        Assert.Equal((LinkStatus.Synced, "Custom__c"), (stored.Status, stored.SyncedField));
     }
 
     [Fact]
@@ -146,7 +178,7 @@ public sealed class LinkOutcomeRecorderTests : IAsyncLifetime
         await _storage.Clients.Tables.GetTableClient(_storage.Names.LedgerTable).DeleteEntityAsync(link.PartitionKey, link.RowKey, cancellationToken: Ct);
 
         // Act
-        var result = await Recorder.RecordAsync(link, LinkOutcome.Written(true), "push", Ct);
+        var result = await Recorder.RecordAsync(link, LinkOutcome.Written(true, "HasOptedOutOfEmail"), "push", Ct);
 
         // Assert
         Assert.Equal(RecordedAs.LinkGone, result.As);

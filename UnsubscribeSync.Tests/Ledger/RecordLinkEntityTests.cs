@@ -50,7 +50,7 @@ public sealed class RecordLinkEntityTests
         var link = Tried();
 
         // Act
-        link.MarkSynced(Now, attempted: true);
+        link.MarkSynced(Now, attempted: true, "HasOptedOutOfEmail");
 
         // Assert
         Assert.Equal((LinkStatus.Synced, true, "evt-1", 2, null, null, Now, "evt-1", Now), Fields(link));
@@ -64,7 +64,7 @@ public sealed class RecordLinkEntityTests
         var link = Tried();
 
         // Act
-        link.MarkSynced(Now, attempted: false);
+        link.MarkSynced(Now, attempted: false, "HasOptedOutOfEmail");
 
         // Assert
         Assert.Equal(1, link.Attempts);
@@ -76,7 +76,7 @@ public sealed class RecordLinkEntityTests
     {
         // Arrange
         var link = Tried();
-        link.MarkSynced(Created, attempted: true);
+        link.MarkSynced(Created, attempted: true, "HasOptedOutOfEmail");
 
         // Act
         link.Request(false, "evt-2", Now);
@@ -103,7 +103,7 @@ public sealed class RecordLinkEntityTests
     {
         // Arrange
         var link = Tried();
-        link.MarkSynced(Created, attempted: true);
+        link.MarkSynced(Created, attempted: true, "HasOptedOutOfEmail");
 
         // Act
         link.Reopen("DRIFT", "un-checked in Salesforce", Now);

@@ -25,7 +25,7 @@ public sealed class InboundRulesTests
     public void Decide_OptedOutAndUnknownAddress_ImportsOptOut()
     {
         // Act
-        var decision = InboundRules.Decide(null, null, true, Decided, Options(), optOutHeldElsewhere: false);
+        var decision = InboundRules.Decide(null, null, true, Decided, Options(), optOutHeldElsewhere: false, field: "HasOptedOutOfEmail");
 
         // Assert
         Assert.Equal((InboundAction.ImportOptOut, false), decision);
@@ -35,7 +35,7 @@ public sealed class InboundRulesTests
     public void Decide_OptedOutAtSameInstantAsResubscribe_OptOutWinsTie()
     {
         // Act
-        var decision = InboundRules.Decide(State(ConsentState.Subscribed), Link(LinkStatus.Synced, desired: false), true, Decided, Options(), optOutHeldElsewhere: false);
+        var decision = InboundRules.Decide(State(ConsentState.Subscribed), Link(LinkStatus.Synced, desired: false), true, Decided, Options(), optOutHeldElsewhere: false, field: "HasOptedOutOfEmail");
 
         // Assert
         Assert.Equal(InboundAction.ImportOptOut, decision.Action);
@@ -45,17 +45,53 @@ public sealed class InboundRulesTests
     public void Decide_OptedOutBeforeNewerResubscribe_ResubscribeStands()
     {
         // Act
-        var decision = InboundRules.Decide(State(ConsentState.Subscribed), null, true, Decided.AddMinutes(-1), Options(), optOutHeldElsewhere: false);
+        var decision = InboundRules.Decide(State(ConsentState.Subscribed), null, true, Decided.AddMinutes(-1), Options(), optOutHeldElsewhere: false, field: "HasOptedOutOfEmail");
 
         // Assert
         Assert.Equal(InboundAction.KeepResubscribe, decision.Action);
     }
 
     [Fact]
+    public void Decide_UncheckedOnLinkConfirmedOnAnotherFieldUnderResubscribe_WritesOptOutWithoutDrift()
+    {
+        // Act: the link was confirmed on Email Opt Out; the field now read is the custom one.
+        var decision = InboundRules.Decide(
+            State(ConsentState.Unsubscribed), Link(LinkStatus.Synced), false, Decided.AddDays(1), Options(SalesforceUncheckPolicy.Resubscribe), optOutHeldElsewhere: false, field: "Custom__c");
+
+        // Assert
+        Assert.Equal((InboundAction.WriteOptOut, false), decision);
+    }
+
+    [Fact]
+    public void Decide_UncheckedOnLinkConfirmedBeforeFieldsWereRecordedUnderResubscribe_WritesOptOutWithoutDrift()
+    {
+        // Arrange: a row from before SyncedField existed.
+        var link = Link(LinkStatus.Synced);
+        link.SyncedField = null;
+
+        // Act
+        var decision = InboundRules.Decide(
+            State(ConsentState.Unsubscribed), link, false, Decided.AddDays(1), Options(SalesforceUncheckPolicy.Resubscribe), optOutHeldElsewhere: false, field: "HasOptedOutOfEmail");
+
+        // Assert
+        Assert.Equal((InboundAction.WriteOptOut, false), decision);
+    }
+
+    [Fact]
+    public void Decide_OptedOutOnLinkConfirmedOnAnotherField_ConfirmsOnThisField()
+    {
+        // Act
+        var decision = InboundRules.Decide(State(ConsentState.Unsubscribed), Link(LinkStatus.Synced), true, Decided.AddDays(1), Options(), optOutHeldElsewhere: false, field: "Custom__c");
+
+        // Assert
+        Assert.Equal((InboundAction.Confirm, false), decision);
+    }
+
+    [Fact]
     public void Decide_OptedOutAndConfirmedAlready_DoesNothing()
     {
         // Act
-        var decision = InboundRules.Decide(State(ConsentState.Unsubscribed), Link(LinkStatus.Synced), true, Decided.AddDays(1), Options(), optOutHeldElsewhere: false);
+        var decision = InboundRules.Decide(State(ConsentState.Unsubscribed), Link(LinkStatus.Synced), true, Decided.AddDays(1), Options(), optOutHeldElsewhere: false, field: "HasOptedOutOfEmail");
 
         // Assert
         Assert.Equal(InboundAction.None, decision.Action);
@@ -65,7 +101,7 @@ public sealed class InboundRulesTests
     public void Decide_OptedOutAndLinkPending_ConfirmsWithoutWrite()
     {
         // Act
-        var decision = InboundRules.Decide(State(ConsentState.Unsubscribed), Link(LinkStatus.Failed), true, Decided, Options(), optOutHeldElsewhere: false);
+        var decision = InboundRules.Decide(State(ConsentState.Unsubscribed), Link(LinkStatus.Failed), true, Decided, Options(), optOutHeldElsewhere: false, field: "HasOptedOutOfEmail");
 
         // Assert
         Assert.Equal(InboundAction.Confirm, decision.Action);
@@ -75,7 +111,7 @@ public sealed class InboundRulesTests
     public void Decide_UncheckedUnderReassert_WritesAndReportsDrift()
     {
         // Act
-        var decision = InboundRules.Decide(State(ConsentState.Unsubscribed), Link(LinkStatus.Synced), false, Decided.AddDays(1), Options(), optOutHeldElsewhere: false);
+        var decision = InboundRules.Decide(State(ConsentState.Unsubscribed), Link(LinkStatus.Synced), false, Decided.AddDays(1), Options(), optOutHeldElsewhere: false, field: "HasOptedOutOfEmail");
 
         // Assert
         Assert.Equal((InboundAction.WriteOptOut, true), decision);
@@ -85,7 +121,7 @@ public sealed class InboundRulesTests
     public void Decide_NewerUncheckUnderResubscribe_ImportsResubscribe()
     {
         // Act
-        var decision = InboundRules.Decide(State(ConsentState.Unsubscribed), Link(LinkStatus.Synced), false, Decided.AddDays(1), Options(SalesforceUncheckPolicy.Resubscribe), optOutHeldElsewhere: false);
+        var decision = InboundRules.Decide(State(ConsentState.Unsubscribed), Link(LinkStatus.Synced), false, Decided.AddDays(1), Options(SalesforceUncheckPolicy.Resubscribe), optOutHeldElsewhere: false, field: "HasOptedOutOfEmail");
 
         // Assert
         Assert.Equal((InboundAction.ImportResubscribe, false), decision);
@@ -95,7 +131,7 @@ public sealed class InboundRulesTests
     public void Decide_OlderUncheckUnderResubscribe_Reasserts()
     {
         // Act
-        var decision = InboundRules.Decide(State(ConsentState.Unsubscribed), Link(LinkStatus.Synced), false, Decided.AddDays(-1), Options(SalesforceUncheckPolicy.Resubscribe), optOutHeldElsewhere: false);
+        var decision = InboundRules.Decide(State(ConsentState.Unsubscribed), Link(LinkStatus.Synced), false, Decided.AddDays(-1), Options(SalesforceUncheckPolicy.Resubscribe), optOutHeldElsewhere: false, field: "HasOptedOutOfEmail");
 
         // Assert
         Assert.Equal((InboundAction.WriteOptOut, true), decision);
@@ -105,7 +141,7 @@ public sealed class InboundRulesTests
     public void Decide_RecordNeverConfirmedUnderResubscribe_WritesWithoutDrift()
     {
         // Act
-        var decision = InboundRules.Decide(State(ConsentState.Unsubscribed), Link(LinkStatus.Pending), false, Decided.AddDays(1), Options(SalesforceUncheckPolicy.Resubscribe), optOutHeldElsewhere: false);
+        var decision = InboundRules.Decide(State(ConsentState.Unsubscribed), Link(LinkStatus.Pending), false, Decided.AddDays(1), Options(SalesforceUncheckPolicy.Resubscribe), optOutHeldElsewhere: false, field: "HasOptedOutOfEmail");
 
         // Assert
         Assert.Equal((InboundAction.WriteOptOut, false), decision);
@@ -117,7 +153,7 @@ public sealed class InboundRulesTests
     public void Decide_UnlinkedDuplicateOfUnsubscribedAddress_FansOutOnlyWithResolveByEmail(bool resolveByEmail, InboundAction expected)
     {
         // Act
-        var decision = InboundRules.Decide(State(ConsentState.Unsubscribed), null, false, Decided, Options(resolveByEmail: resolveByEmail), optOutHeldElsewhere: false);
+        var decision = InboundRules.Decide(State(ConsentState.Unsubscribed), null, false, Decided, Options(resolveByEmail: resolveByEmail), optOutHeldElsewhere: false, field: "HasOptedOutOfEmail");
 
         // Assert
         Assert.Equal(expected, decision.Action);
@@ -127,7 +163,7 @@ public sealed class InboundRulesTests
     public void Decide_NotOptedOutAndUnknownAddress_DoesNothing()
     {
         // Act
-        var decision = InboundRules.Decide(null, null, false, Decided, Options(), optOutHeldElsewhere: false);
+        var decision = InboundRules.Decide(null, null, false, Decided, Options(), optOutHeldElsewhere: false, field: "HasOptedOutOfEmail");
 
         // Assert
         Assert.Equal(InboundAction.None, decision.Action);
@@ -163,7 +199,7 @@ public sealed class InboundRulesTests
     public void Decide_NewerUncheckUnderResubscribeWhileAnotherRecordHoldsTheOptOut_Reasserts()
     {
         // Act
-        var decision = InboundRules.Decide(State(ConsentState.Unsubscribed), Link(LinkStatus.Synced), false, Decided.AddDays(1), Options(SalesforceUncheckPolicy.Resubscribe), optOutHeldElsewhere: true);
+        var decision = InboundRules.Decide(State(ConsentState.Unsubscribed), Link(LinkStatus.Synced), false, Decided.AddDays(1), Options(SalesforceUncheckPolicy.Resubscribe), optOutHeldElsewhere: true, field: "HasOptedOutOfEmail");
 
         // Assert
         Assert.Equal((InboundAction.WriteOptOut, true), decision);

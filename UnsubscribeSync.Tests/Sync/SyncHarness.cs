@@ -9,6 +9,7 @@ using UnsubscribeSync.Functions.Functions;
 using UnsubscribeSync.Functions.Hosting;
 using UnsubscribeSync.Functions.Intake;
 using UnsubscribeSync.Functions.Ledger;
+using UnsubscribeSync.Functions.Push;
 using UnsubscribeSync.Functions.Salesforce;
 using UnsubscribeSync.Functions.Shared;
 using UnsubscribeSync.Functions.Sync;
@@ -24,12 +25,14 @@ namespace UnsubscribeSync.Tests.Sync;
 internal sealed class SyncHarness : IAsyncDisposable
 {
     private readonly ServiceProvider _services;
+    private readonly bool _ownsStorage;
 
-    private SyncHarness(SalesforceSandboxFixture sandbox, TestStorage storage, ServiceProvider services)
+    private SyncHarness(SalesforceSandboxFixture sandbox, TestStorage storage, ServiceProvider services, bool ownsStorage)
     {
         Sandbox = sandbox;
         Storage = storage;
         _services = services;
+        _ownsStorage = ownsStorage;
         Queue = storage.Clients.Queues.GetQueueClient(storage.Names.SyncBatchQueue);
     }
 
@@ -55,8 +58,27 @@ internal sealed class SyncHarness : IAsyncDisposable
     public static async Task<SyncHarness> CreateAsync(
         SalesforceSandboxFixture sandbox, IDictionary<string, string?>? settings = null, bool reset = true, Action<IServiceCollection>? configureServices = null)
     {
+        var harness = Build(sandbox, new TestStorage(), ownsStorage: true, settings, configureServices);
         var ct = TestContext.Current.CancellationToken;
-        var storage = new TestStorage();
+        if (reset)
+        {
+            await sandbox.Control.ResetAsync(ct);
+        }
+
+        await harness.SyncClocksAsync();
+        await harness.Storage.Bootstrap.EnsureCreatedAsync(ct);
+        return harness;
+    }
+
+    /// <summary>
+    /// The app as it runs after an admin changed its App Settings (the host restarts): a new service graph with
+    /// <paramref name="settings"/> over this harness's storage and clock. Dispose it before this one.
+    /// </summary>
+    public SyncHarness Reconfigure(IDictionary<string, string?> settings) => Build(Sandbox, Storage, ownsStorage: false, settings, configureServices: null);
+
+    private static SyncHarness Build(
+        SalesforceSandboxFixture sandbox, TestStorage storage, bool ownsStorage, IDictionary<string, string?>? settings, Action<IServiceCollection>? configureServices)
+    {
         var names = storage.Names;
         var configuration = new Dictionary<string, string?>
         {
@@ -86,16 +108,7 @@ internal sealed class SyncHarness : IAsyncDisposable
         configureServices?.Invoke(services);
         services.AddUnsubscribeSync(new ConfigurationBuilder().AddInMemoryCollection(configuration).Build());
         var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
-
-        var harness = new SyncHarness(sandbox, storage, provider);
-        if (reset)
-        {
-            await sandbox.Control.ResetAsync(ct);
-        }
-
-        await harness.SyncClocksAsync();
-        await storage.Bootstrap.EnsureCreatedAsync(ct);
-        return harness;
+        return new SyncHarness(sandbox, storage, provider, ownsStorage);
     }
 
     /// <summary>Moves our clock on and the sandbox's with it.</summary>
@@ -159,6 +172,13 @@ internal sealed class SyncHarness : IAsyncDisposable
         await Intake.AcceptAsync([e], TestContext.Current.CancellationToken);
     }
 
+    /// <summary>Delivers every queued push message to the push function, as the host would.</summary>
+    public Task<int> PushAsync()
+    {
+        var function = new PushToSalesforce(_services.GetRequiredService<IPushService>());
+        return new QueueHostEmulator(Storage.Clients.Queues).DrainAsync(Storage.Names.PushQueue, function.Run, TestContext.Current.CancellationToken);
+    }
+
     public async Task<LedgerRecord?> GetLedgerAsync(string email)
     {
         EmailAddress.TryCreate(email, out var address, out _);
@@ -176,6 +196,9 @@ internal sealed class SyncHarness : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _services.DisposeAsync();
-        await Storage.DisposeAsync();
+        if (_ownsStorage)
+        {
+            await Storage.DisposeAsync();
+        }
     }
 }

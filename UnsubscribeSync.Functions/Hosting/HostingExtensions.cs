@@ -67,6 +67,8 @@ public static class HostingExtensions
             {
                 o.PushQueue = configuration[StorageOptions.PushQueueSetting] ?? o.PushQueue;
                 o.SyncBatchQueue = configuration[StorageOptions.SyncBatchQueueSetting] ?? o.SyncBatchQueue;
+                o.ConsentFeedQueue = configuration[StorageOptions.ConsentFeedQueueSetting] ?? o.ConsentFeedQueue;
+                o.NotifyQueue = configuration[StorageOptions.NotifyQueueSetting] ?? o.NotifyQueue;
             })
             .ValidateDataAnnotations()
             .Validate(_ => StorageClients.IsConfigured(configuration), StorageClients.NotConfiguredMessage)
@@ -75,7 +77,11 @@ public static class HostingExtensions
         services.TryAddSingleton(_ => StorageClients.FromConfiguration(configuration));
         services.TryAddSingleton<StorageBootstrap>();
         services.AddHostedService(sp => sp.GetRequiredService<StorageBootstrap>());
-        services.TryAddSingleton<ILedgerStore, LedgerStore>();
+        services.TryAddSingleton<IConsentFeedQueue, ConsentFeedQueue>();
+        services.TryAddSingleton<LedgerStore>();
+        services.TryAddSingleton<ILedgerStore>(sp => sp.GetRequiredService<LedgerStore>());
+        services.TryAddSingleton<IConsentChangeLog>(sp => sp.GetRequiredService<LedgerStore>());
+        services.TryAddSingleton<IConsentFeed, ConsentFeed>();
         services.TryAddSingleton<IAuditLog, AuditLog>();
         services.TryAddSingleton<ILinkOutcomeRecorder, LinkOutcomeRecorder>();
         services.TryAddSingleton<IIntakeRecords, IntakeRecords>();

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using UnsubscribeSync.Functions.Configuration;
+using UnsubscribeSync.Functions.Consent;
 using UnsubscribeSync.Functions.Delivery;
 using UnsubscribeSync.Functions.Intake;
 using UnsubscribeSync.Functions.Ledger;
@@ -103,6 +104,7 @@ public static class HostingExtensions
         services.TryAddSingleton<SalesforceWriter>();
         services.TryAddSingleton<IPushService, PushService>();
         services.AddNightlySync(configuration);
+        services.AddConsent(configuration);
         return services;
     }
 }

@@ -1,4 +1,5 @@
 using Azure.Data.Tables;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using UnsubscribeSync.Functions.Configuration;
 using UnsubscribeSync.Functions.Shared;
@@ -63,7 +64,8 @@ public interface ILedgerStore
 }
 
 /// <inheritdoc />
-public sealed partial class LedgerStore(StorageClients clients, IOptions<StorageOptions> options, IConsentFeedQueue feedQueue, TimeProvider timeProvider)
+public sealed partial class LedgerStore(
+    StorageClients clients, IOptions<StorageOptions> options, IConsentFeedQueue feedQueue, TimeProvider timeProvider, ILogger<LedgerStore> logger)
     : ILedgerStore, IConsentChangeLog
 {
     // Entity-group transactions hold at most 100 operations; the state row takes one and a change row another.
@@ -121,11 +123,19 @@ public sealed partial class LedgerStore(StorageClients clients, IOptions<Storage
         // Another event for the same address may win the race; every attempt reads again and re-decides.
         var (result, feedOwed) = await OptimisticConcurrency.RetryAsync(_ => TryApplyAsync(consentEvent, cancellationToken), MaxConcurrencyAttempts, cancellationToken);
 
-        // After the commit: a lost message (a crash just here) leaves the change row, which a retry of the event or the
-        // feed's sweep hands on. The message carries no change, so sending it twice is harmless.
+        // After the commit: a lost message (a crash just here, or the queue failing) leaves the change row, which a retry
+        // of the event or the feed's sweep hands on, so the change it announces is never failed for it. The message
+        // carries no change, so sending it twice is harmless.
         if (feedOwed)
         {
-            await feedQueue.SendAsync(consentEvent.Email.Key, cancellationToken);
+            try
+            {
+                await feedQueue.SendAsync(consentEvent.Email.Key, cancellationToken);
+            }
+            catch (Exception ex) when (StorageUnavailableException.IsUnavailable(ex, cancellationToken))
+            {
+                Log.FeedNotQueued(logger, consentEvent.Email.LogId, ex);
+            }
         }
 
         return result;
@@ -273,5 +283,11 @@ public sealed partial class LedgerStore(StorageClients clients, IOptions<Storage
 
             first = false;
         }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 320, Level = LogLevel.Warning, Message = "The change of address {AddressId} is recorded, but its consent-feed message could not be queued; the feed's sweep publishes it")]
+        public static partial void FeedNotQueued(ILogger logger, string addressId, Exception exception);
     }
 }

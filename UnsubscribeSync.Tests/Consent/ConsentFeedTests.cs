@@ -60,6 +60,24 @@ public sealed class ConsentFeedTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Apply_FeedQueueUnavailable_StillRecordsTheChangeForTheSweep()
+    {
+        // Arrange: the ledger commit succeeds, then the queue does not answer.
+        var down = Substitute.For<IConsentFeedQueue>();
+        down.SendAsync(Arg.Any<string>(), Arg.Any<CancellationToken>()).Returns(Task.FromException(new Azure.RequestFailedException(503, "queue down")));
+        var ledger = new LedgerStore(_storage.Clients, _storage.Options, down, _storage.Time, Microsoft.Extensions.Logging.Abstractions.NullLogger<LedgerStore>.Instance);
+
+        // Act
+        var result = await ledger.ApplyAsync(Event("e1", "jane@example.com", ConsentEventType.Unsubscribe, T0), Ct);
+
+        // Assert: the event is not failed for the feed; its change waits in the ledger.
+        Assert.Equal(ConsentDecision.Applied, result.Decision);
+        var change = Assert.Single((await ledger.GetAsync(EmailAddress.KeyOf("jane@example.com"), Ct))!.PendingChanges);
+        Assert.Equal(1, change.Version);
+        await down.Received(1).SendAsync(EmailAddress.KeyOf("jane@example.com"), Arg.Any<CancellationToken>());
+    }
+
+    [Fact]
     public async Task Publish_WaitingChanges_AppendsThemInOrderAndRemovesThemFromTheLedger()
     {
         // Arrange

@@ -25,7 +25,7 @@ public sealed class ConsentSweepTests
         // Arrange: the change committed, then its consent-feed message never reached the queue.
         await using var app = await ConsentApp.CreateAsync();
         var lost = Substitute.For<IConsentFeedQueue>();
-        var ledger = new LedgerStore(app.Storage.Clients, app.Storage.Options, lost, app.Storage.Time);
+        var ledger = new LedgerStore(app.Storage.Clients, app.Storage.Options, lost, app.Storage.Time, Microsoft.Extensions.Logging.Abstractions.NullLogger<LedgerStore>.Instance);
         await ledger.ApplyAsync(ConsentApp.Event("evt-1", "lost@example.com"), Ct);
         Assert.Equal(0, await app.PublishAllAsync());
 

@@ -59,7 +59,7 @@ public sealed class TestStorage : IAsyncDisposable
 
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 28, 12, 0, 0, TimeSpan.Zero));
 
-    public LedgerStore Ledger => new(Clients, Options, FeedQueue, Time);
+    public LedgerStore Ledger => new(Clients, Options, FeedQueue, Time, NullLogger<LedgerStore>.Instance);
 
     public ConsentFeedQueue FeedQueue => new(Clients, Options);
 

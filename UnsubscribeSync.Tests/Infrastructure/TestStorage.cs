@@ -33,11 +33,8 @@ public sealed class TestStorage : IAsyncDisposable
             IntakeTable = "Intake" + suffix,
             SyncRunsTable = "SyncRuns" + suffix,
             SyncStateTable = "SyncState" + suffix,
-            ConsentFeedTable = "ConsentFeed" + suffix,
             PushQueue = "push-" + suffix,
             SyncBatchQueue = "batches-" + suffix,
-            ConsentFeedQueue = "feed-" + suffix,
-            NotifyQueue = "notify-" + suffix,
         };
         Clients = StorageClients.FromConnectionString(ConnectionString);
         Options = Microsoft.Extensions.Options.Options.Create(Names);
@@ -61,13 +58,7 @@ public sealed class TestStorage : IAsyncDisposable
 
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 28, 12, 0, 0, TimeSpan.Zero));
 
-    public LedgerStore Ledger => new(Clients, Options, FeedQueue, Time, NullLogger<LedgerStore>.Instance);
-
-    public ConsentFeedQueue FeedQueue => new(Clients, Options);
-
-    public ConsentFeed Feed => new(Clients, Options, Ledger, Time);
-
-    public QueueClient FeedQueueClient => Clients.Queues.GetQueueClient(Names.ConsentFeedQueue);
+    public LedgerStore Ledger => new(Clients, Options, Time);
 
     public AuditLog Audit => new(Clients, Options);
 
@@ -90,16 +81,12 @@ public sealed class TestStorage : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var table in new[] { Names.LedgerTable, Names.AuditTable, Names.IntakeTable, Names.SyncRunsTable, Names.SyncStateTable, Names.ConsentFeedTable })
+        foreach (var table in new[] { Names.LedgerTable, Names.AuditTable, Names.IntakeTable, Names.SyncRunsTable, Names.SyncStateTable })
         {
             await IgnoreFailure(() => Clients.Tables.DeleteTableAsync(table));
         }
 
-        foreach (var queue in new[]
-        {
-            Names.PushQueue, Names.PushPoisonQueue, Names.SyncBatchQueue, Names.SyncBatchQueue + "-poison",
-            Names.ConsentFeedQueue, Names.ConsentFeedPoisonQueue, Names.NotifyQueue, Names.NotifyPoisonQueue,
-        })
+        foreach (var queue in new[] { Names.PushQueue, Names.PushPoisonQueue, Names.SyncBatchQueue, Names.SyncBatchQueue + "-poison" })
         {
             await IgnoreFailure(() => Clients.Queues.DeleteQueueAsync(queue));
         }

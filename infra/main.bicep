@@ -77,6 +77,16 @@ param pushQueueName string = 'unsubscribe-push'
 @maxLength(56)
 param syncBatchQueueName string = 'sync-batches'
 
+@description('Queue of addresses whose consent changes wait to enter the change feed (app setting ConsentFeedQueueName). At most 56 characters.')
+@minLength(3)
+@maxLength(56)
+param consentFeedQueueName string = 'consent-feed'
+
+@description('Queue of notifications to the sender (app setting NotifyQueueName). At most 56 characters.')
+@minLength(3)
+@maxLength(56)
+param notifyQueueName string = 'notify'
+
 // ---------------------------------------------------------------- sync behaviour (app settings)
 
 @description('NightlySyncSchedule: six-field NCRONTAB in UTC ({second} {minute} {hour} {day} {month} {day-of-week}). Default 04:00 UTC. Empty also means the default.')
@@ -143,6 +153,17 @@ param salesforceApiVersion string = '66.0'
 @description('Require signed webhooks: sets Webhook__SigningSecret to a Key Vault reference (secret webhook-signing-secret). false: the setting is not written and unsigned webhooks are accepted (the function key still applies).')
 param requireWebhookSignature bool = true
 
+// ---------------------------------------------------------------- the way back to the sender (consent API, notifications)
+
+@description('Switch on the consent API (GET /api/consent/...): sets Consent__ApiKey to a Key Vault reference (secret consent-api-key), which must exist before the app starts. false: the setting is not written and the consent API answers 404.')
+param enableConsentApi bool = false
+
+@description('ConsentFeedSweepSchedule: NCRONTAB (UTC) of the change feed\'s sweep, which publishes changes a crash left behind and numbers addresses from before the feed. Empty also means the default (every 15 minutes).')
+param consentFeedSweepSchedule string = '0 */15 * * * *'
+
+@description('Notify__Url: https URL the sender receives signed notifications of consent changes it did not make itself (azd: NOTIFY_URL). Empty: no notifications (the change feed still has every change). When set, Notify__SigningSecret references Key Vault secret notify-signing-secret.')
+param notifyUrl string = ''
+
 // ---------------------------------------------------------------- optional secret seeds
 
 @description('Optional: seeds Key Vault secret salesforce-client-secret (ClientCredentials flow). Empty: set it after deployment.')
@@ -161,6 +182,18 @@ param webhookSigningSecret string = ''
 @secure()
 param webhookPreviousSigningSecret string = ''
 
+@description('Optional: seeds Key Vault secret consent-api-key (the consent API\'s own key, used with enableConsentApi). Empty: set it after deployment.')
+@secure()
+param consentApiKey string = ''
+
+@description('Optional, for a key rotation: the consent API key being retired. When set (and enableConsentApi), seeds Key Vault secret consent-api-key-previous and sets Consent__PreviousApiKey to a reference to it. Empty: the setting is not written.')
+@secure()
+param consentPreviousApiKey string = ''
+
+@description('Optional: seeds Key Vault secret notify-signing-secret (the HMAC secret of notifications, used with notifyUrl). Empty: set it after deployment.')
+@secure()
+param notifySigningSecret string = ''
+
 // ---------------------------------------------------------------- names
 
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
@@ -176,12 +209,16 @@ var secretNames = {
   salesforcePrivateKey: 'salesforce-private-key'
   webhookSigningSecret: 'webhook-signing-secret'
   webhookPreviousSigningSecret: 'webhook-signing-secret-previous'
+  consentApiKey: 'consent-api-key'
+  consentPreviousApiKey: 'consent-api-key-previous'
+  notifySigningSecret: 'notify-signing-secret'
 }
 
 var useJwtBearer = salesforceAuthFlow == 'JwtBearer'
 
 // azd substitutes an unset environment variable as '': treat that as "use the default".
 var effectiveSchedule = empty(nightlySyncSchedule) ? '0 0 4 * * *' : nightlySyncSchedule
+var effectiveSweepSchedule = empty(consentFeedSweepSchedule) ? '0 */15 * * * *' : consentFeedSweepSchedule
 var effectiveJwtAudience = empty(salesforceJwtAudience) ? 'https://login.salesforce.com' : salesforceJwtAudience
 
 // Booleans are written as 'true'/'false' (ARM's string() would give 'True').
@@ -192,6 +229,9 @@ var settings = union(
     NightlySyncSchedule: effectiveSchedule
     PushQueueName: pushQueueName
     SyncBatchQueueName: syncBatchQueueName
+    ConsentFeedQueueName: consentFeedQueueName
+    NotifyQueueName: notifyQueueName
+    ConsentFeedSweepSchedule: effectiveSweepSchedule
     Sync__NightlyEnabled: nightlySyncEnabled ? 'true' : 'false'
     Sync__TargetField: syncTargetField
     Sync__SalesforceUncheck: salesforceUncheckPolicy
@@ -203,6 +243,7 @@ var settings = union(
     Salesforce__ApiVersion: salesforceApiVersion
   },
   empty(marketoSalesOptOutField) ? {} : { Sync__MarketoSalesOptOutField: marketoSalesOptOutField },
+  empty(notifyUrl) ? {} : { Notify__Url: notifyUrl },
   useJwtBearer
     ? {
         Salesforce__Username: salesforceUsername
@@ -219,7 +260,10 @@ var keyVaultSettings = union(
   // Written only with its value: a reference to a secret that was never seeded would not resolve and would fail start-up.
   requireWebhookSignature && !empty(webhookPreviousSigningSecret)
     ? { Webhook__PreviousSigningSecret: secretNames.webhookPreviousSigningSecret }
-    : {}
+    : {},
+  enableConsentApi ? { Consent__ApiKey: secretNames.consentApiKey } : {},
+  enableConsentApi && !empty(consentPreviousApiKey) ? { Consent__PreviousApiKey: secretNames.consentPreviousApiKey } : {},
+  empty(notifyUrl) ? {} : { Notify__SigningSecret: secretNames.notifySigningSecret }
 )
 
 // ---------------------------------------------------------------- resources
@@ -266,6 +310,10 @@ module storage 'modules/storage.bicep' = {
       '${pushQueueName}-poison'
       syncBatchQueueName
       '${syncBatchQueueName}-poison'
+      consentFeedQueueName
+      '${consentFeedQueueName}-poison'
+      notifyQueueName
+      '${notifyQueueName}-poison'
     ]
     tableNames: [
       'Ledger'
@@ -273,6 +321,7 @@ module storage 'modules/storage.bicep' = {
       'Intake'
       'SyncRuns'
       'SyncState'
+      'ConsentFeed'
     ]
     appPrincipalId: identity.outputs.principalId
   }
@@ -295,6 +344,9 @@ module keyVault 'modules/keyvault.bicep' = {
       '${secretNames.salesforcePrivateKey}': salesforcePrivateKey
       '${secretNames.webhookSigningSecret}': webhookSigningSecret
       '${secretNames.webhookPreviousSigningSecret}': webhookPreviousSigningSecret
+      '${secretNames.consentApiKey}': consentApiKey
+      '${secretNames.consentPreviousApiKey}': consentPreviousApiKey
+      '${secretNames.notifySigningSecret}': notifySigningSecret
     }
   }
 }
@@ -346,3 +398,6 @@ output AZURE_MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
 
 @description('Marketo Sales webhook URL (add the function key as x-functions-key header or ?code=).')
 output WEBHOOK_URL string = 'https://${functionApp.outputs.defaultHostName}/api/unsubscribes'
+
+@description('Consent API base URL (GET <url>/changes, GET <url>/{email}); needs a function key and X-Consent-Key.')
+output CONSENT_API_URL string = 'https://${functionApp.outputs.defaultHostName}/api/consent'

@@ -55,8 +55,11 @@ public sealed class BenchApp : IAsyncDisposable
             ["Storage:IntakeTable"] = "BenchIntake" + suffix,
             ["Storage:SyncRunsTable"] = "BenchSyncRuns" + suffix,
             ["Storage:SyncStateTable"] = "BenchSyncState" + suffix,
+            ["Storage:ConsentFeedTable"] = "BenchConsentFeed" + suffix,
             [StorageOptions.PushQueueSetting] = "bench-push-" + suffix,
             [StorageOptions.SyncBatchQueueSetting] = "bench-batches-" + suffix,
+            [StorageOptions.ConsentFeedQueueSetting] = "bench-feed-" + suffix,
+            [StorageOptions.NotifyQueueSetting] = "bench-notify-" + suffix,
             ["Webhook:SigningSecret"] = SigningSecret,
             ["Sync:NightlyEnabled"] = "true",
             ["Sync:TargetField"] = "EmailOptOut",
@@ -135,12 +138,16 @@ public sealed class BenchApp : IAsyncDisposable
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         try
         {
-            foreach (var table in new[] { Names.LedgerTable, Names.AuditTable, Names.IntakeTable, Names.SyncRunsTable, Names.SyncStateTable })
+            foreach (var table in new[] { Names.LedgerTable, Names.AuditTable, Names.IntakeTable, Names.SyncRunsTable, Names.SyncStateTable, Names.ConsentFeedTable })
             {
                 await Clients.Tables.DeleteTableAsync(table, timeout.Token);
             }
 
-            foreach (var queue in new[] { Names.PushQueue, Names.PushPoisonQueue, Names.SyncBatchQueue, Names.SyncBatchQueue + "-poison" })
+            foreach (var queue in new[]
+            {
+                Names.PushQueue, Names.PushPoisonQueue, Names.SyncBatchQueue, Names.SyncBatchQueue + "-poison",
+                Names.ConsentFeedQueue, Names.ConsentFeedPoisonQueue, Names.NotifyQueue, Names.NotifyPoisonQueue,
+            })
             {
                 await Clients.Queues.GetQueueClient(queue).DeleteIfExistsAsync(cancellationToken: timeout.Token);
             }

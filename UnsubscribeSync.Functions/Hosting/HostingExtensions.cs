@@ -6,6 +6,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using UnsubscribeSync.Functions.Configuration;
+using UnsubscribeSync.Functions.Consent;
 using UnsubscribeSync.Functions.Delivery;
 using UnsubscribeSync.Functions.Intake;
 using UnsubscribeSync.Functions.Ledger;
@@ -69,6 +70,8 @@ public static class HostingExtensions
             {
                 o.PushQueue = configuration[StorageOptions.PushQueueSetting] ?? o.PushQueue;
                 o.SyncBatchQueue = configuration[StorageOptions.SyncBatchQueueSetting] ?? o.SyncBatchQueue;
+                o.ConsentFeedQueue = configuration[StorageOptions.ConsentFeedQueueSetting] ?? o.ConsentFeedQueue;
+                o.NotifyQueue = configuration[StorageOptions.NotifyQueueSetting] ?? o.NotifyQueue;
             })
             .ValidateDataAnnotations()
             .Validate(_ => StorageClients.IsConfigured(configuration), StorageClients.NotConfiguredMessage)
@@ -77,7 +80,11 @@ public static class HostingExtensions
         services.TryAddSingleton(_ => StorageClients.FromConfiguration(configuration));
         services.TryAddSingleton<StorageBootstrap>();
         services.AddHostedService(sp => sp.GetRequiredService<StorageBootstrap>());
-        services.TryAddSingleton<ILedgerStore, LedgerStore>();
+        services.TryAddSingleton<IConsentFeedQueue, ConsentFeedQueue>();
+        services.TryAddSingleton<LedgerStore>();
+        services.TryAddSingleton<ILedgerStore>(sp => sp.GetRequiredService<LedgerStore>());
+        services.TryAddSingleton<IConsentChangeLog>(sp => sp.GetRequiredService<LedgerStore>());
+        services.TryAddSingleton<IConsentFeed, ConsentFeed>();
         services.TryAddSingleton<IAuditLog, AuditLog>();
         services.TryAddSingleton<ILinkOutcomeRecorder, LinkOutcomeRecorder>();
         services.TryAddSingleton<IIntakeRecords, IntakeRecords>();
@@ -101,6 +108,7 @@ public static class HostingExtensions
         services.TryAddSingleton<SalesforceWriter>();
         services.TryAddSingleton<IPushService, PushService>();
         services.AddNightlySync(configuration);
+        services.AddConsent(configuration);
         return services;
     }
 }

@@ -12,13 +12,13 @@ public static class Problems
     // URNs, not links: they identify a kind of problem whatever host the app runs on (RFC 9457 allows any URI).
     private const string TypeBase = "urn:unsubscribesync:problem:";
 
-    public static IResult Validation(IReadOnlyDictionary<string, string[]> errors) => new ProblemResult(
+    public static IResult Validation(IReadOnlyDictionary<string, string[]> errors, string? detail = null) => new ProblemResult(
         new ValidationProblemDetails(errors.ToDictionary(e => e.Key, e => e.Value))
         {
             Status = StatusCodes.Status400BadRequest,
             Type = TypeBase + "validation",
             Title = "The request has invalid fields.",
-            Detail = "No event in this request was recorded; fix the fields named in 'errors' and send it again.",
+            Detail = detail ?? "No event in this request was recorded; fix the fields named in 'errors' and send it again.",
         });
 
     public static IResult Status(int status, string type, string title, string detail, string? field = null, TimeSpan? retryAfter = null)

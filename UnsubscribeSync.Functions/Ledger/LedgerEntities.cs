@@ -71,6 +71,12 @@ public sealed class ConsentStateEntity : ITableEntity
 
     public DateTimeOffset UpdatedAt { get; set; }
 
+    /// <summary>
+    /// How many times the state has changed: each change is numbered, so the change feed carries an address's
+    /// changes in the order they happened. 0 on rows written before the feed existed (the feed's backfill numbers them).
+    /// </summary>
+    public long Version { get; set; }
+
     public ConsentState ConsentState => Enum.Parse<ConsentState>(State);
 }
 

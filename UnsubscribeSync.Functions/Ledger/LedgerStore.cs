@@ -1,4 +1,5 @@
 using Azure.Data.Tables;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using UnsubscribeSync.Functions.Configuration;
 using UnsubscribeSync.Functions.Shared;
@@ -7,7 +8,11 @@ using UnsubscribeSync.Functions.Storage;
 namespace UnsubscribeSync.Functions.Ledger;
 
 /// <summary>One address as the ledger holds it: its consent state and its linked Salesforce records.</summary>
-public sealed record LedgerRecord(ConsentStateEntity State, IReadOnlyList<RecordLinkEntity> Links);
+public sealed record LedgerRecord(ConsentStateEntity State, IReadOnlyList<RecordLinkEntity> Links)
+{
+    /// <summary>Changes of the state not yet moved into the change feed, oldest first.</summary>
+    public IReadOnlyList<ConsentChangeEntity> PendingChanges { get; init; } = [];
+}
 
 /// <summary>What applying one event to the ledger did, and which linked records now owe Salesforce a write.</summary>
 public sealed record LedgerApplyResult(ConsentDecision Decision, ConsentState State, IReadOnlyList<RecordLinkEntity> LinksToPush);
@@ -18,11 +23,16 @@ public sealed record LinkResult(RecordLinkEntity Link, bool Created);
 /// <summary>
 /// The consent ledger: one partition per normalized address, holding its state row and its link rows.
 /// Consent changes enter through <see cref="ApplyAsync"/>; Salesforce outcomes through the
-/// <see cref="ILinkOutcomeRecorder"/>, which alone calls <see cref="SaveLinkAsync"/>.
+/// <see cref="ILinkOutcomeRecorder"/>, which alone calls <see cref="SaveLinkAsync"/>. Every change of the state is
+/// recorded as a change row in the same transaction and handed to the change feed (<see cref="IConsentFeed"/>).
 /// </summary>
 public interface ILedgerStore
 {
-    /// <summary>Applies an event by the ordering rule. Idempotent: applying the same event again changes nothing.</summary>
+    /// <summary>
+    /// Applies an event by the ordering rule. Idempotent: applying the same event again changes nothing. A change of
+    /// the state is written with a change row, and the address is queued for the change feed (again on a retry, while
+    /// the change is still waiting there).
+    /// </summary>
     Task<LedgerApplyResult> ApplyAsync(ConsentEvent consentEvent, CancellationToken cancellationToken);
 
     /// <summary>Reads an address's state and links, or null when the ledger does not know it.</summary>
@@ -58,10 +68,12 @@ public interface ILedgerStore
 }
 
 /// <inheritdoc />
-public sealed partial class LedgerStore(StorageClients clients, IOptions<StorageOptions> options, TimeProvider timeProvider) : ILedgerStore
+public sealed partial class LedgerStore(
+    StorageClients clients, IOptions<StorageOptions> options, IConsentFeedQueue feedQueue, TimeProvider timeProvider, ILogger<LedgerStore> logger)
+    : ILedgerStore, IConsentChangeLog
 {
-    // Entity-group transactions hold at most 100 operations; the state row takes one.
-    private const int MaxLinksPerTransaction = 99;
+    // Entity-group transactions hold at most 100 operations; the state row takes one and a change row another.
+    private const int MaxLinksPerTransaction = 98;
     private const int MaxConcurrencyAttempts = 8;
 
     private TableClient Table => clients.Tables.GetTableClient(options.Value.LedgerTable);
@@ -70,6 +82,7 @@ public sealed partial class LedgerStore(StorageClients clients, IOptions<Storage
     {
         ConsentStateEntity? state = null;
         var links = new List<RecordLinkEntity>();
+        var changes = new List<ConsentChangeEntity>();
         var filter = TableClient.CreateQueryFilter($"PartitionKey eq {emailKey}");
         await foreach (var row in Table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
         {
@@ -81,9 +94,14 @@ public sealed partial class LedgerStore(StorageClients clients, IOptions<Storage
             {
                 links.Add(TableRows.Read<RecordLinkEntity>(row));
             }
+            else if (row.RowKey.StartsWith(ConsentChangeEntity.RowKeyPrefix, StringComparison.Ordinal))
+            {
+                // Fixed-width row keys: the partition query returns them oldest first.
+                changes.Add(TableRows.Read<ConsentChangeEntity>(row));
+            }
         }
 
-        return state is null ? null : new LedgerRecord(state, links);
+        return state is null ? null : new LedgerRecord(state, links) { PendingChanges = changes };
     }
 
     public async Task<ConsentStateEntity?> GetStateAsync(string emailKey, CancellationToken cancellationToken)
@@ -104,11 +122,30 @@ public sealed partial class LedgerStore(StorageClients clients, IOptions<Storage
         link.ETag = response.Headers.ETag ?? link.ETag;
     }
 
-    public Task<LedgerApplyResult> ApplyAsync(ConsentEvent consentEvent, CancellationToken cancellationToken) =>
+    public async Task<LedgerApplyResult> ApplyAsync(ConsentEvent consentEvent, CancellationToken cancellationToken)
+    {
         // Another event for the same address may win the race; every attempt reads again and re-decides.
-        OptimisticConcurrency.RetryAsync(_ => TryApplyAsync(consentEvent, cancellationToken), MaxConcurrencyAttempts, cancellationToken);
+        var (result, feedOwed) = await OptimisticConcurrency.RetryAsync(_ => TryApplyAsync(consentEvent, cancellationToken), MaxConcurrencyAttempts, cancellationToken);
 
-    private async Task<LedgerApplyResult> TryApplyAsync(ConsentEvent e, CancellationToken cancellationToken)
+        // After the commit: a lost message (a crash just here, or the queue failing) leaves the change row, which a retry
+        // of the event or the feed's sweep hands on, so the change it announces is never failed for it. The message
+        // carries no change, so sending it twice is harmless.
+        if (feedOwed)
+        {
+            try
+            {
+                await feedQueue.SendAsync(consentEvent.Email.Key, cancellationToken);
+            }
+            catch (Exception ex) when (StorageUnavailableException.IsUnavailable(ex, cancellationToken))
+            {
+                Log.FeedNotQueued(logger, consentEvent.Email.LogId, ex);
+            }
+        }
+
+        return result;
+    }
+
+    private async Task<(LedgerApplyResult Result, bool FeedOwed)> TryApplyAsync(ConsentEvent e, CancellationToken cancellationToken)
     {
         var now = timeProvider.GetUtcNow();
         var key = e.Email.Key;
@@ -128,6 +165,7 @@ public sealed partial class LedgerStore(StorageClients clients, IOptions<Storage
         var links = existing?.Links.ToDictionary(l => l.SalesforceId, StringComparer.Ordinal) ?? [];
         var changedLinks = new List<RecordLinkEntity>();
         var stateChanged = existing is null;
+        ConsentChangeEntity? change = null;
 
         if (decision is ConsentDecision.Applied or ConsentDecision.Reaffirmed)
         {
@@ -141,6 +179,15 @@ public sealed partial class LedgerStore(StorageClients clients, IOptions<Storage
             state.StateSource = e.Source ?? "webhook";
             state.StateEventId = e.Id;
             stateChanged = true;
+        }
+
+        // The one place consent changes: each change (a new address included) is numbered and recorded for the feed in
+        // the transaction that makes it, so no change can commit without its row. A reaffirmation changes nothing the
+        // sender acts on and is not a change of state.
+        if (decision == ConsentDecision.Applied)
+        {
+            state.Version++;
+            change = ConsentChangeEntity.For(state, e, now);
         }
 
         var desired = state.ConsentState == ConsentState.Unsubscribed;
@@ -200,17 +247,18 @@ public sealed partial class LedgerStore(StorageClients clients, IOptions<Storage
         if (stateChanged || changedLinks.Count > 0)
         {
             state.UpdatedAt = now;
-            await CommitAsync(state, existing is null, changedLinks, cancellationToken);
+            await CommitAsync(state, existing is null, changedLinks, change, cancellationToken);
         }
 
         // On a retry of this very event, re-offer the records it asked for that are still unconfirmed.
         var toPush = decision == ConsentDecision.AlreadyApplied
             ? links.Values.Where(l => l.RequestedByEventId == e.Id && l.Status == LinkStatus.Pending).ToList()
             : changedLinks.Where(l => l.Status == LinkStatus.Pending).ToList();
-        return new LedgerApplyResult(decision, state.ConsentState, toPush);
+        var feedOwed = change is not null || existing?.PendingChanges.Count > 0;
+        return (new LedgerApplyResult(decision, state.ConsentState, toPush), feedOwed);
     }
 
-    private async Task CommitAsync(ConsentStateEntity state, bool isNew, List<RecordLinkEntity> links, CancellationToken cancellationToken)
+    private async Task CommitAsync(ConsentStateEntity state, bool isNew, List<RecordLinkEntity> links, ConsentChangeEntity? change, CancellationToken cancellationToken)
     {
         // The state row rides in every transaction with its ETag, so a concurrent writer makes the whole batch fail and retry.
         var first = true;
@@ -224,6 +272,12 @@ public sealed partial class LedgerStore(StorageClients clients, IOptions<Storage
                     : new TableTransactionAction(TableTransactionActionType.UpdateReplace, state, state.ETag),
             };
             actions.AddRange(chunk.Select(l => new TableTransactionAction(TableTransactionActionType.UpsertReplace, l)));
+            if (first && change is not null)
+            {
+                // Added last, so the responses of the state and link rows keep their positions.
+                actions.Add(new TableTransactionAction(TableTransactionActionType.Add, change));
+            }
+
             var response = await Table.SubmitTransactionAsync(actions, cancellationToken);
             state.ETag = response.Value[0].Headers.ETag ?? state.ETag;
             for (var i = 0; i < chunk.Length; i++)
@@ -233,5 +287,11 @@ public sealed partial class LedgerStore(StorageClients clients, IOptions<Storage
 
             first = false;
         }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 320, Level = LogLevel.Warning, Message = "The change of address {AddressId} is recorded, but its consent-feed message could not be queued; the feed's sweep publishes it")]
+        public static partial void FeedNotQueued(ILogger logger, string addressId, Exception exception);
     }
 }

@@ -35,13 +35,17 @@ public sealed partial class StorageBootstrap(StorageClients clients, IOptions<St
     public async Task EnsureCreatedAsync(CancellationToken cancellationToken)
     {
         var names = options.Value;
-        string[] tables = [names.LedgerTable, names.AuditTable, names.IntakeTable, names.SyncRunsTable, names.SyncStateTable];
+        string[] tables = [names.LedgerTable, names.AuditTable, names.IntakeTable, names.SyncRunsTable, names.SyncStateTable, names.ConsentFeedTable];
         foreach (var table in tables)
         {
             await clients.Tables.CreateTableIfNotExistsAsync(table, cancellationToken);
         }
 
-        string[] queues = [names.PushQueue, names.PushPoisonQueue, names.SyncBatchQueue, names.SyncBatchQueue + "-poison"];
+        string[] queues =
+        [
+            names.PushQueue, names.PushPoisonQueue, names.SyncBatchQueue, names.SyncBatchQueue + "-poison",
+            names.ConsentFeedQueue, names.ConsentFeedPoisonQueue, names.NotifyQueue, names.NotifyPoisonQueue,
+        ];
         foreach (var queue in queues)
         {
             await clients.Queues.GetQueueClient(queue).CreateIfNotExistsAsync(cancellationToken: cancellationToken);

@@ -17,14 +17,16 @@ public sealed partial class DependencyRulesTests
     /// <summary>Folders of the app and the folders of ours each may not reference.</summary>
     public static TheoryData<string, string[]> Forbidden() => new()
     {
-        { "Shared", ["Configuration", "Delivery", "Functions", "Hosting", "Http", "Intake", "Ledger", "Push", "Salesforce", "Storage", "Sync"] },
-        { "Salesforce", ["Configuration", "Delivery", "Functions", "Hosting", "Http", "Intake", "Ledger", "Push", "Storage", "Sync"] },
-        { "Storage", ["Delivery", "Functions", "Hosting", "Http", "Intake", "Ledger", "Push", "Salesforce", "Sync"] },
-        { "Ledger", ["Delivery", "Functions", "Hosting", "Http", "Intake", "Push", "Salesforce", "Sync"] },
-        { "Delivery", ["Functions", "Hosting", "Http", "Intake", "Push", "Sync"] },
-        { "Push", ["Functions", "Hosting", "Intake", "Sync"] },
-        { "Intake", ["Delivery", "Functions", "Hosting", "Sync"] },
-        { "Sync", ["Functions", "Hosting", "Push"] },
+        { "Shared", ["Configuration", "Consent", "Delivery", "Functions", "Hosting", "Http", "Intake", "Ledger", "Push", "Salesforce", "Storage", "Sync"] },
+        { "Salesforce", ["Configuration", "Consent", "Delivery", "Functions", "Hosting", "Http", "Intake", "Ledger", "Push", "Storage", "Sync"] },
+        { "Storage", ["Consent", "Delivery", "Functions", "Hosting", "Http", "Intake", "Ledger", "Push", "Salesforce", "Sync"] },
+        { "Ledger", ["Consent", "Delivery", "Functions", "Hosting", "Http", "Intake", "Push", "Salesforce", "Sync"] },
+        { "Delivery", ["Consent", "Functions", "Hosting", "Http", "Intake", "Push", "Sync"] },
+        { "Push", ["Consent", "Functions", "Hosting", "Intake", "Sync"] },
+        { "Intake", ["Consent", "Delivery", "Functions", "Hosting", "Sync"] },
+        { "Sync", ["Consent", "Functions", "Hosting", "Push"] },
+        // The way back to the sender reads the ledger and its feed; it writes nothing to Salesforce.
+        { "Consent", ["Delivery", "Functions", "Hosting", "Intake", "Push", "Salesforce", "Sync"] },
     };
 
     private static IEnumerable<string> SourceFiles(string directory) =>

@@ -105,4 +105,46 @@ public class FunctionMetadataTests
         Assert.Equal("queueTrigger", (string?)trigger["type"]);
         Assert.Equal(queueName, (string?)trigger["queueName"]);
     }
+
+    [Theory]
+    [InlineData("GetConsent", "consent/{email}")]
+    [InlineData("GetConsentChanges", "consent/changes")]
+    public void ConsentApi_Metadata_IsGetWithFunctionKey(string function, string route)
+    {
+        // Act
+        var trigger = Trigger(function);
+
+        // Assert: a function key as well as the app's own consent key (checked in code).
+        Assert.Equal("httpTrigger", (string?)trigger["type"]);
+        Assert.Equal(route, (string?)trigger["route"]);
+        Assert.Equal(["get"], trigger["methods"]!.AsArray().Select(m => ((string)m!).ToLowerInvariant()));
+        Assert.Equal("Function", (string?)trigger["authLevel"]);
+    }
+
+    [Theory]
+    [InlineData("PublishConsentChanges", "%ConsentFeedQueueName%")]
+    [InlineData("RecordConsentFeedFailure", "%ConsentFeedQueueName%-poison")]
+    [InlineData("SendConsentNotification", "%NotifyQueueName%")]
+    [InlineData("RecordNotificationFailure", "%NotifyQueueName%-poison")]
+    public void ConsentQueueFunctions_Metadata_AreQueueTriggersOnTheConfiguredQueue(string function, string queueName)
+    {
+        // Act
+        var trigger = Trigger(function);
+
+        // Assert
+        Assert.Equal("queueTrigger", (string?)trigger["type"]);
+        Assert.Equal(queueName, (string?)trigger["queueName"]);
+        Assert.Null(trigger["connection"]);
+    }
+
+    [Fact]
+    public void SweepConsentFeed_Metadata_IsTimerOnScheduleSetting()
+    {
+        // Act
+        var trigger = Trigger("SweepConsentFeed");
+
+        // Assert
+        Assert.Equal("timerTrigger", (string?)trigger["type"]);
+        Assert.Equal("%ConsentFeedSweepSchedule%", (string?)trigger["schedule"]);
+    }
 }

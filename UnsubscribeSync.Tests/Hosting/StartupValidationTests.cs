@@ -87,6 +87,13 @@ public class StartupValidationTests
     [InlineData("Webhook:SenderTimeZone", "Central Time", "Webhook:SenderTimeZone is not a time zone this machine knows")]
     [InlineData("AzureWebJobsStorage", null, "AzureWebJobsStorage")]
     [InlineData("PushQueueName", "Bad_Queue", "PushQueueName")]
+    [InlineData("NotifyQueueName", "Notify", "NotifyQueueName")]
+    [InlineData("Consent:ApiKey", "too-short", "Consent:ApiKey must be at least 32 characters")]
+    [InlineData("Consent:ApiKey", "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/consent-api-key/)", "Consent:ApiKey is an unresolved Key Vault reference")]
+    [InlineData("Consent:PreviousApiKey", "0123456789abcdef0123456789abcdef-old", "Consent:PreviousApiKey is set but Consent:ApiKey is not")]
+    [InlineData("Notify:Url", "http://sender.example.com/hooks/consent", "Notify:Url must be an absolute https URL")]
+    [InlineData("Notify:Url", "/hooks/consent", "Notify:Url must be an absolute https URL")]
+    [InlineData("Notify:Url", "https://sender.example.com/hooks/consent", "Notify:SigningSecret is required when Notify:Url is set")]
     public void Build_BadSetting_FailsStartupNamingIt(string key, string? value, string expected)
     {
         // Arrange
@@ -187,5 +194,36 @@ public class StartupValidationTests
         // Assert
         Assert.Equal("https://stunsubscribesync.table.core.windows.net/", clients.Tables.Uri.ToString());
         Assert.Equal("https://stunsubscribesync.queue.core.windows.net/", clients.Queues.Uri.ToString());
+    }
+
+    [Fact]
+    public void Build_ConsentKeyAndNotifications_Validates()
+    {
+        // Arrange
+        var settings = GoodSettings();
+        settings["Consent:ApiKey"] = "0123456789abcdef0123456789abcdef";
+        settings["Notify:Url"] = "https://sender.example.com/hooks/consent";
+        settings["Notify:SigningSecret"] = "notify-secret";
+        using var host = BuildHost(settings);
+
+        // Act + Assert
+        Validate(host);
+    }
+
+    [Fact]
+    public void Build_ConsentKeyEqualToWebhookSecret_FailsStartupNamingIt()
+    {
+        // Arrange: the consent API needs a key of its own, never the webhook's.
+        var settings = GoodSettings();
+        settings["Consent:ApiKey"] = "0123456789abcdef0123456789abcdef";
+        settings["Webhook:SigningSecret"] = "0123456789abcdef0123456789abcdef";
+        using var host = BuildHost(settings);
+
+        // Act
+        var error = Assert.ThrowsAny<Exception>(() => Validate(host));
+
+        // Assert
+        var message = error is OptionsValidationException ove ? string.Join(" | ", ove.Failures) : error.Message;
+        Assert.Contains("Consent:ApiKey must not be the webhook's signing secret", message);
     }
 }

@@ -20,8 +20,11 @@ public static class AppServices
         ["Storage:IntakeTable"] = storage.Names.IntakeTable,
         ["Storage:SyncRunsTable"] = storage.Names.SyncRunsTable,
         ["Storage:SyncStateTable"] = storage.Names.SyncStateTable,
+        ["Storage:ConsentFeedTable"] = storage.Names.ConsentFeedTable,
         ["PushQueueName"] = storage.Names.PushQueue,
         ["SyncBatchQueueName"] = storage.Names.SyncBatchQueue,
+        ["ConsentFeedQueueName"] = storage.Names.ConsentFeedQueue,
+        ["NotifyQueueName"] = storage.Names.NotifyQueue,
         ["NightlySyncSchedule"] = "0 0 4 * * *",
         // Without a sandbox, Salesforce settings are valid but unused (tests that never reach Salesforce).
         ["Salesforce:LoginUrl"] = sandbox?.BaseAddress.ToString() ?? "https://example.my.salesforce.com",

@@ -45,6 +45,21 @@ public static class HttpTestExtensions
         return context.Request;
     }
 
+    /// <summary>A GET as the host hands it to a function: path, query string and headers.</summary>
+    public static HttpRequest GetRequest(string path, IDictionary<string, string?>? query = null, IDictionary<string, string>? headers = null)
+    {
+        var context = new DefaultHttpContext { RequestServices = Services };
+        context.Request.Method = "GET";
+        context.Request.Path = path;
+        context.Request.QueryString = QueryString.Create((query ?? new Dictionary<string, string?>()).Where(q => q.Value is not null));
+        foreach (var (name, value) in headers ?? new Dictionary<string, string>())
+        {
+            context.Request.Headers[name] = value;
+        }
+
+        return context.Request;
+    }
+
     public static async Task<HttpOutcome> ExecuteAsync(this IResult result)
     {
         var context = new DefaultHttpContext { RequestServices = Services };

@@ -33,8 +33,11 @@ public sealed class TestStorage : IAsyncDisposable
             IntakeTable = "Intake" + suffix,
             SyncRunsTable = "SyncRuns" + suffix,
             SyncStateTable = "SyncState" + suffix,
+            ConsentFeedTable = "ConsentFeed" + suffix,
             PushQueue = "push-" + suffix,
             SyncBatchQueue = "batches-" + suffix,
+            ConsentFeedQueue = "feed-" + suffix,
+            NotifyQueue = "notify-" + suffix,
         };
         Clients = StorageClients.FromConnectionString(ConnectionString);
         Options = Microsoft.Extensions.Options.Options.Create(Names);
@@ -58,7 +61,13 @@ public sealed class TestStorage : IAsyncDisposable
 
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 28, 12, 0, 0, TimeSpan.Zero));
 
-    public LedgerStore Ledger => new(Clients, Options, Time);
+    public LedgerStore Ledger => new(Clients, Options, FeedQueue, Time, NullLogger<LedgerStore>.Instance);
+
+    public ConsentFeedQueue FeedQueue => new(Clients, Options);
+
+    public ConsentFeed Feed => new(Clients, Options, Ledger, Time);
+
+    public QueueClient FeedQueueClient => Clients.Queues.GetQueueClient(Names.ConsentFeedQueue);
 
     public AuditLog Audit => new(Clients, Options);
 
@@ -81,12 +90,16 @@ public sealed class TestStorage : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var table in new[] { Names.LedgerTable, Names.AuditTable, Names.IntakeTable, Names.SyncRunsTable, Names.SyncStateTable })
+        foreach (var table in new[] { Names.LedgerTable, Names.AuditTable, Names.IntakeTable, Names.SyncRunsTable, Names.SyncStateTable, Names.ConsentFeedTable })
         {
             await IgnoreFailure(() => Clients.Tables.DeleteTableAsync(table));
         }
 
-        foreach (var queue in new[] { Names.PushQueue, Names.PushPoisonQueue, Names.SyncBatchQueue, Names.SyncBatchQueue + "-poison" })
+        foreach (var queue in new[]
+        {
+            Names.PushQueue, Names.PushPoisonQueue, Names.SyncBatchQueue, Names.SyncBatchQueue + "-poison",
+            Names.ConsentFeedQueue, Names.ConsentFeedPoisonQueue, Names.NotifyQueue, Names.NotifyPoisonQueue,
+        })
         {
             await IgnoreFailure(() => Clients.Queues.DeleteQueueAsync(queue));
         }

@@ -6,8 +6,19 @@ using UnsubscribeSync.Functions.Storage;
 
 namespace UnsubscribeSync.Functions.Intake;
 
-/// <summary>Which events were accepted now and which had been accepted before.</summary>
-public sealed record IntakeOutcome(IReadOnlyList<string> Accepted, IReadOnlyList<string> Duplicates);
+/// <summary>
+/// Which events were accepted now, which had been accepted (and finished) before, and which another attempt holds
+/// unfinished: a delivery at work at this moment, or one that stopped without giving its claim back. Those are not
+/// reported as accepted or duplicates, because nothing yet says they will be finished before the nightly sweep; the
+/// caller retries them once the claim has lapsed, at <see cref="RetryAt"/>.
+/// </summary>
+public sealed record IntakeOutcome(IReadOnlyList<string> Accepted, IReadOnlyList<string> Duplicates, IReadOnlyList<string> InProgress, DateTimeOffset? RetryAt = null)
+{
+    public IntakeOutcome(IReadOnlyList<string> accepted, IReadOnlyList<string> duplicates)
+        : this(accepted, duplicates, [])
+    {
+    }
+}
 
 /// <summary>Records validated events durably: idempotency record, ledger, audit, then the push queue.</summary>
 public interface IIntakeService
@@ -36,7 +47,9 @@ public sealed partial class IntakeService(
     {
         var accepted = new List<string>();
         var duplicates = new List<string>();
-        var outcome = new Dictionary<string, bool>(StringComparer.Ordinal);
+        var inProgress = new List<string>();
+        DateTimeOffset? retryAt = null;
+        var outcome = new Dictionary<string, EventOutcome>(StringComparer.Ordinal);
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var unique = events.Where(e => seen.Add(e.Id)).ToList();
 
@@ -53,10 +66,10 @@ public sealed partial class IntakeService(
                     // still finish or give its claim back, or its retry would be told "duplicate" while it is half-done.
                     foreach (var e in group)
                     {
-                        var isNew = await AcceptOneAsync(e, cancellationToken);
+                        var result = await AcceptOneAsync(e, cancellationToken);
                         lock (outcome)
                         {
-                            outcome[e.Id] = isNew;
+                            outcome[e.Id] = result;
                         }
                     }
                 });
@@ -70,9 +83,18 @@ public sealed partial class IntakeService(
         foreach (var e in events)
         {
             // A repeated id within one request counts once as new, then as a duplicate.
-            if (outcome.Remove(e.Id, out var isNew) && isNew)
+            if (!outcome.Remove(e.Id, out var result))
+            {
+                duplicates.Add(e.Id);
+            }
+            else if (result.Kind == EventOutcomeKind.Accepted)
             {
                 accepted.Add(e.Id);
+            }
+            else if (result.Kind == EventOutcomeKind.InProgress)
+            {
+                inProgress.Add(e.Id);
+                retryAt = retryAt is { } at && at > result.ClaimLapsesAt ? at : result.ClaimLapsesAt;
             }
             else
             {
@@ -81,7 +103,12 @@ public sealed partial class IntakeService(
         }
 
         Log.Accepted(logger, accepted.Count, duplicates.Count);
-        return new IntakeOutcome(accepted, duplicates);
+        if (inProgress.Count > 0)
+        {
+            Log.InProgressElsewhere(logger, inProgress.Count);
+        }
+
+        return new IntakeOutcome(accepted, duplicates, inProgress, retryAt);
     }
 
     public async Task<bool> CompleteAsync(IntakeRecordEntity record, CancellationToken cancellationToken)
@@ -101,7 +128,7 @@ public sealed partial class IntakeService(
         return true;
     }
 
-    private async Task<bool> AcceptOneAsync(ConsentEvent e, CancellationToken cancellationToken)
+    private async Task<EventOutcome> AcceptOneAsync(ConsentEvent e, CancellationToken cancellationToken)
     {
         // The record is created already claimed, so a new event costs no extra request for its claim.
         var claimant = NewClaimant();
@@ -119,7 +146,7 @@ public sealed partial class IntakeService(
         var record = await intakeRecords.GetOrAddAsync(fresh, cancellationToken);
         if (record.IntakeStage == IntakeStage.Queued)
         {
-            return false;
+            return EventOutcome.Duplicate;
         }
 
         // The stored record can be this attempt's own: the insert landed but its answer was lost, and the SDK's retry
@@ -127,10 +154,13 @@ public sealed partial class IntakeService(
         var ours = ReferenceEquals(record, fresh) || record.ClaimedBy == claimant;
         if (!ours && !await intakeRecords.TryClaimAsync(record, claimant, now, cancellationToken))
         {
-            // Another delivery of this event is finishing it at this moment and queues its push; finishing it here too
-            // would push twice. It is reported as a duplicate (202); if that delivery fails, its retry or the sweep finishes it.
-            Log.InProgressElsewhere(logger);
-            return false;
+            // Another attempt holds the event: a delivery finishing it at this moment (finishing it here too would push
+            // twice), or one that failed and could not give its claim back (storage timed out on that too). Calling it a
+            // duplicate would be a 202 for an event nobody may finish before the nightly sweep; the caller is asked
+            // instead to come back when the claim has lapsed, and then finds it queued or finishes it itself.
+            return record.IntakeStage == IntakeStage.Queued || record.ClaimedAt is not { } claimedAt
+                ? EventOutcome.Duplicate
+                : EventOutcome.HeldElsewhere(claimedAt + IntakeRecords.InProgressWindow);
         }
 
         // A retry finishes the event as it was first received, whatever the retry's body says.
@@ -138,7 +168,23 @@ public sealed partial class IntakeService(
         await FinishClaimedAsync(record, original, cancellationToken);
 
         // An earlier attempt that stopped half-way was answered 503, so finishing it now is its acceptance.
-        return true;
+        return EventOutcome.Accepted;
+    }
+
+    private enum EventOutcomeKind
+    {
+        Accepted,
+        Duplicate,
+        InProgress,
+    }
+
+    private readonly record struct EventOutcome(EventOutcomeKind Kind, DateTimeOffset ClaimLapsesAt = default)
+    {
+        public static EventOutcome Accepted => new(EventOutcomeKind.Accepted);
+
+        public static EventOutcome Duplicate => new(EventOutcomeKind.Duplicate);
+
+        public static EventOutcome HeldElsewhere(DateTimeOffset lapsesAt) => new(EventOutcomeKind.InProgress, lapsesAt);
     }
 
     private static string NewClaimant() => Guid.NewGuid().ToString("N");
@@ -213,8 +259,8 @@ public sealed partial class IntakeService(
         [LoggerMessage(EventId = 102, Level = LogLevel.Error, Message = "Storage is unavailable during webhook intake; the caller is asked to retry")]
         public static partial void StorageUnavailable(ILogger logger, Exception exception);
 
-        [LoggerMessage(EventId = 103, Level = LogLevel.Information, Message = "Webhook intake: an event is being finished by another delivery of it at this moment; reported as a duplicate")]
-        public static partial void InProgressElsewhere(ILogger logger);
+        [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "Webhook intake: {Count} events are held unfinished by another attempt (at work now, or stopped without giving its claim back); the caller is asked to retry after the claim lapses")]
+        public static partial void InProgressElsewhere(ILogger logger, int count);
 
         [LoggerMessage(EventId = 104, Level = LogLevel.Warning, Message = "Webhook intake: an event took longer than its claim, and another attempt took it over; its push may be sent twice")]
         public static partial void ClaimLapsed(ILogger logger);

@@ -12,6 +12,7 @@ public sealed partial class WebhookHandler(
     WebhookSignatureVerifier signatures,
     EventParser parser,
     IIntakeService intake,
+    TimeProvider timeProvider,
     ILogger<WebhookHandler> logger)
 {
     /// <summary>How long a caller should wait before retrying when storage is down.</summary>
@@ -88,6 +89,16 @@ public sealed partial class WebhookHandler(
         try
         {
             var outcome = await intake.AcceptAsync(parsed.Events, cancellationToken);
+            if (outcome.InProgress.Count > 0)
+            {
+                // A 202 says every listed event is in the ledger and queued; these are not yet, so the caller comes back
+                // when the other attempt's claim has lapsed (at most IntakeRecords.InProgressWindow), as for a 503 of storage.
+                return Problem(WebhookProblem.InProgress, "Some events are being recorded by another attempt.",
+                    $"{outcome.InProgress.Count} of the events are held unfinished by another delivery of them (at work now, or stopped without finishing). " +
+                    "Nothing was lost. Send the same request again after the Retry-After delay; events already recorded are reported as duplicates.",
+                    retryAfter: InProgressRetryAfter(outcome.RetryAt));
+            }
+
             if (parsed.Rejected.Count > 0 || parsed.Warnings.Count > 0)
             {
                 Log.PartlyAccepted(logger, parsed.Rejected.Count, parsed.Warnings.Count);
@@ -111,6 +122,13 @@ public sealed partial class WebhookHandler(
                 "Nothing was lost. Send the same request again after the Retry-After delay; events already recorded are reported as duplicates.",
                 retryAfter: RetryAfter);
         }
+    }
+
+    private TimeSpan InProgressRetryAfter(DateTimeOffset? retryAt)
+    {
+        // Whole seconds, rounded up and at least one, so the retry lands after the claim has lapsed rather than just before.
+        var wait = (retryAt ?? timeProvider.GetUtcNow()) - timeProvider.GetUtcNow();
+        return TimeSpan.FromSeconds(Math.Clamp(Math.Ceiling(wait.TotalSeconds), 1, IntakeRecords.InProgressWindow.TotalSeconds));
     }
 
     // Every problem goes through here, so WebhookProblem lists all the handler can answer.

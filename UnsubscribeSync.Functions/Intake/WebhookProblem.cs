@@ -22,6 +22,9 @@ public enum WebhookProblem
 
     /// <summary>503: storage is down; retry after <c>Retry-After</c>.</summary>
     StorageUnavailable,
+
+    /// <summary>503: another attempt holds some of the events unfinished; retry after <c>Retry-After</c> (at most two minutes).</summary>
+    InProgress,
 }
 
 /// <summary>The status and problem type (the last part of its URN) of each <see cref="WebhookProblem"/>.</summary>
@@ -34,6 +37,7 @@ public static class WebhookProblems
         WebhookProblem.TooLarge => StatusCodes.Status413PayloadTooLarge,
         WebhookProblem.MediaType => StatusCodes.Status415UnsupportedMediaType,
         WebhookProblem.StorageUnavailable => StatusCodes.Status503ServiceUnavailable,
+        WebhookProblem.InProgress => StatusCodes.Status503ServiceUnavailable,
         _ => throw new ArgumentOutOfRangeException(nameof(problem), problem, null),
     };
 
@@ -45,6 +49,7 @@ public static class WebhookProblems
         WebhookProblem.TooLarge => "too-large",
         WebhookProblem.MediaType => "media-type",
         WebhookProblem.StorageUnavailable => "storage-unavailable",
+        WebhookProblem.InProgress => "in-progress",
         _ => throw new ArgumentOutOfRangeException(nameof(problem), problem, null),
     };
 }

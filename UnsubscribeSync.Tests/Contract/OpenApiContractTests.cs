@@ -66,6 +66,23 @@ public sealed class OpenApiContractTests : IAsyncLifetime
             await using var down = new TestStorage(TestStorage.UnreachableConnectionString);
             return await t.PostAsync("""{"id":"a","email":"a@example.com"}""", services: AppServices.Build(down, sandbox: null));
         }),
+        new("held by another attempt", WebhookProblem.InProgress, async t =>
+        {
+            // Another delivery of the event claimed it a moment ago and has not finished.
+            await t._storage.IntakeRecords.GetOrAddAsync(
+                new IntakeRecordEntity
+                {
+                    PartitionKey = IntakeRecords.KeyOf("evt-held"),
+                    EventId = "evt-held",
+                    EmailKey = "held@example.com",
+                    ReceivedAt = DateTimeOffset.UtcNow,
+                    EventJson = "{}",
+                    ClaimedBy = "another-attempt",
+                    ClaimedAt = DateTimeOffset.UtcNow,
+                },
+                Ct);
+            return await t.PostAsync("""{"id":"evt-held","email":"held@example.com"}""");
+        }),
     ];
 
     private static string Batch(int count) => HttpTestExtensions.ToJson(new

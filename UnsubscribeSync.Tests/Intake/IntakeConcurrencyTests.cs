@@ -39,11 +39,58 @@ public sealed class IntakeConcurrencyTests : IAsyncLifetime
         gate.ReleaseFirst.SetResult();
         var firstOutcome = await first;
 
-        // Assert
+        // Assert: the second is not told "duplicate" before the first has finished; it is told when to come back.
         Assert.Single(await _storage.PeekPushMessagesAsync(Ct));
         Assert.Equal(["evt-twin"], firstOutcome.Accepted);
-        Assert.Equal(["evt-twin"], second.Duplicates);
+        Assert.Equal(["evt-twin"], second.InProgress);
+        Assert.Empty(second.Duplicates);
+        Assert.Equal(_storage.Time.GetUtcNow() + IntakeRecords.InProgressWindow, second.RetryAt);
         Assert.Single(await _storage.Audit.ReadAsync(e.Email.Key, Ct).ToListAsync(Ct));
+    }
+
+    [Fact]
+    public async Task AcceptAsync_FailedAttemptCouldNotGiveItsClaimBack_RetryAfterTheLapseFinishesIt()
+    {
+        // Arrange: the first attempt's queue send fails and storage refuses its claim release too (a loaded account
+        // times out both), so the row stays claimed by an attempt that has already answered 503.
+        var records = new ReleaseFails(_storage.IntakeRecords);
+        var failingQueue = Substitute.For<Functions.Push.IPushQueue>();
+        failingQueue.SendAsync(Arg.Any<Functions.Push.PushMessage>(), Arg.Any<CancellationToken>())
+            .Returns(Task.FromException(new Azure.RequestFailedException(503, "server busy")));
+        var first = new IntakeService(records, _storage.Ledger, _storage.Audit, failingQueue, _storage.Time, Microsoft.Extensions.Logging.Abstractions.NullLogger<IntakeService>.Instance);
+        var e = Event("evt-unreleased", "unreleased@b.co", "0035g00000ABCde");
+        await Assert.ThrowsAnyAsync<Exception>(() => first.AcceptAsync([e], Ct));
+
+        // Act: the sender retries at once (told to wait), then after Retry-After.
+        var early = await _storage.CreateIntake().AcceptAsync([e], Ct);
+        _storage.Time.Advance(early.RetryAt!.Value - _storage.Time.GetUtcNow());
+        var late = await _storage.CreateIntake().AcceptAsync([e], Ct);
+
+        // Assert: the early retry was not a 202 "duplicate" that would leave the event for the nightly sweep.
+        Assert.Equal(["evt-unreleased"], early.InProgress);
+        Assert.Empty(early.Duplicates);
+        Assert.Equal(["evt-unreleased"], late.Accepted);
+        Assert.Single(await _storage.PeekPushMessagesAsync(Ct));
+        Assert.Empty(await _storage.IntakeRecords.FindUnfinishedAsync(_storage.Time.GetUtcNow().AddDays(1), Ct).ToListAsync(Ct));
+    }
+
+    private sealed class ReleaseFails(IIntakeRecords inner) : IIntakeRecords
+    {
+        public Task<IntakeRecordEntity> GetOrAddAsync(IntakeRecordEntity record, CancellationToken cancellationToken) => inner.GetOrAddAsync(record, cancellationToken);
+
+        public Task<bool> TryClaimAsync(IntakeRecordEntity record, string claimant, DateTimeOffset now, CancellationToken cancellationToken) =>
+            inner.TryClaimAsync(record, claimant, now, cancellationToken);
+
+        public Task ReleaseAsync(IntakeRecordEntity record, CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task<bool> MarkQueuedAsync(IntakeRecordEntity record, DateTimeOffset completedAt, CancellationToken cancellationToken) =>
+            inner.MarkQueuedAsync(record, completedAt, cancellationToken);
+
+        public IAsyncEnumerable<IntakeRecordEntity> FindUnfinishedAsync(DateTimeOffset olderThan, CancellationToken cancellationToken) =>
+            inner.FindUnfinishedAsync(olderThan, cancellationToken);
+
+        public Task<IntakeSweepPage> FindUnfinishedPageAsync(DateTimeOffset olderThan, string? continuation, int pageSize, CancellationToken cancellationToken) =>
+            inner.FindUnfinishedPageAsync(olderThan, continuation, pageSize, cancellationToken);
     }
 
     [Fact]
@@ -93,7 +140,7 @@ public sealed class IntakeConcurrencyTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Run_SameEventPostedTwiceAtOnce_BothAnswered202WithOnePush()
+    public async Task Run_SameEventPostedTwiceAtOnce_SecondAnsweredRetryLaterWithOnePush()
     {
         // Arrange: the webhook function over the app's composition root, its ledger held by the gate.
         var gate = new LedgerGate(_storage.Ledger);
@@ -110,9 +157,10 @@ public sealed class IntakeConcurrencyTests : IAsyncLifetime
 
         // Assert
         Assert.Single(await _storage.PeekPushMessagesAsync(Ct));
-        Assert.Equal((202, 202), (firstOutcome.Status, second.Status));
+        Assert.Equal((202, 503), (firstOutcome.Status, second.Status));
         Assert.Equal("evt-posted-twice", firstOutcome.Json["accepted"]![0]!.GetValue<string>());
-        Assert.Equal("evt-posted-twice", second.Json["duplicates"]![0]!.GetValue<string>());
+        Assert.Equal("urn:unsubscribesync:problem:in-progress", second.Json["type"]!.GetValue<string>());
+        Assert.False(string.IsNullOrEmpty(second.Headers.RetryAfter.ToString()));
     }
 
     [Fact]

@@ -37,7 +37,24 @@ public class WebhookHandlerTests
         new WebhookSignatureVerifier(Options.Create(new WebhookOptions { SigningSecret = secret }), _time),
         new EventParser(_time, Options.Create(new WebhookOptions())),
         _intake,
+        _time,
         NullLogger<WebhookHandler>.Instance);
+
+    [Fact]
+    public async Task HandleAsync_EventHeldByAnotherAttempt_Returns503InProgressWithRetryAfterTheClaimLapses()
+    {
+        // Arrange: intake finished one event and found the other held by an attempt whose claim lapses in 89.2 s.
+        _intake.AcceptAsync(Arg.Any<IReadOnlyList<ConsentEvent>>(), Arg.Any<CancellationToken>())
+            .Returns(new IntakeOutcome(["evt-1"], [], ["evt-2"], Now.AddSeconds(89.2)));
+
+        // Act
+        var outcome = await (await Create().HandleAsync(HttpTestExtensions.JsonRequest(OneEvent), CancellationToken.None)).ExecuteAsync();
+
+        // Assert: not a 202 that would call evt-2 recorded while nobody may finish it before the nightly sweep.
+        Assert.Equal(503, outcome.Status);
+        Assert.Equal("urn:unsubscribesync:problem:in-progress", outcome.Json["type"]!.GetValue<string>());
+        Assert.Equal("90", outcome.Headers.RetryAfter.ToString());
+    }
 
     [Fact]
     public async Task HandleAsync_ValidEvent_Returns202WithAcceptedIds()

@@ -231,17 +231,20 @@ public sealed class FaultMatrixTests(SalesforceSandboxFixture sandbox) : IClassF
             var body = Body(batch);
             if (scenario.IntakeOutage)
             {
-                Count(statuses, await PostAsync(downServices.GetRequiredService<WebhookHandler>(), body, accepted));
+                Count(statuses, (await PostAsync(downServices.GetRequiredService<WebhookHandler>(), body, accepted)).Status);
             }
 
             for (var attempt = 0; attempt < MaxSenderAttempts; attempt++)
             {
-                var status = await PostAsync(handler, body, accepted);
+                var (status, retryAfter) = await PostAsync(handler, body, accepted);
                 Count(statuses, status);
                 if (status != 503)
                 {
                     break;
                 }
+
+                // A relay waits as Retry-After asks (storage down: 30 s; an event held by a failed attempt: until its claim lapses).
+                await h.AdvanceAsync(retryAfter);
             }
         }
 
@@ -302,7 +305,7 @@ public sealed class FaultMatrixTests(SalesforceSandboxFixture sandbox) : IClassF
             statuses);
     }
 
-    private static async Task<int> PostAsync(WebhookHandler handler, string body, HashSet<string> accepted)
+    private static async Task<(int Status, TimeSpan RetryAfter)> PostAsync(WebhookHandler handler, string body, HashSet<string> accepted)
     {
         var result = await (await handler.HandleAsync(HttpTestExtensions.JsonRequest(body), Ct)).ExecuteAsync();
         if (result.Status == 202)
@@ -316,7 +319,8 @@ public sealed class FaultMatrixTests(SalesforceSandboxFixture sandbox) : IClassF
             }
         }
 
-        return result.Status;
+        var retryAfter = int.TryParse(result.Headers.RetryAfter.ToString(), CultureInfo.InvariantCulture, out var seconds) ? TimeSpan.FromSeconds(seconds) : TimeSpan.Zero;
+        return (result.Status, retryAfter);
     }
 
     private static async Task DrainInParallelAsync(QueueHostEmulator host, string queue, Func<Azure.Storage.Queues.Models.QueueMessage, CancellationToken, Task> deliver, int maxDeliveries)

@@ -232,6 +232,7 @@ var settings = union(
     ConsentFeedQueueName: consentFeedQueueName
     NotifyQueueName: notifyQueueName
     ConsentFeedSweepSchedule: effectiveSweepSchedule
+    LedgerCensusSchedule: '0 */10 * * * *'
     Sync__NightlyEnabled: nightlySyncEnabled ? 'true' : 'false'
     Sync__TargetField: syncTargetField
     Sync__SalesforceUncheck: salesforceUncheckPolicy

@@ -12,6 +12,7 @@ using UnsubscribeSync.Functions.Intake;
 using UnsubscribeSync.Functions.Ledger;
 using UnsubscribeSync.Functions.Push;
 using UnsubscribeSync.Functions.Salesforce;
+using UnsubscribeSync.Functions.Status;
 using UnsubscribeSync.Functions.Storage;
 using UnsubscribeSync.Functions.Sync;
 
@@ -109,6 +110,7 @@ public static class HostingExtensions
         services.TryAddSingleton<IPushService, PushService>();
         services.AddNightlySync(configuration);
         services.AddConsent(configuration);
+        services.AddStatus(configuration);
         return services;
     }
 }

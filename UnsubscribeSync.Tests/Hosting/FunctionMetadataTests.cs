@@ -147,4 +147,30 @@ public class FunctionMetadataTests
         Assert.Equal("timerTrigger", (string?)trigger["type"]);
         Assert.Equal("%ConsentFeedSweepSchedule%", (string?)trigger["schedule"]);
     }
+
+    [Theory]
+    [InlineData("GetStatus", "status")]
+    [InlineData("GetStatusPage", "status/page")]
+    public void StatusApi_Metadata_IsGetWithFunctionKey(string function, string route)
+    {
+        // Act
+        var trigger = Trigger(function);
+
+        // Assert: a function key as well as the admin key (checked in code).
+        Assert.Equal("httpTrigger", (string?)trigger["type"]);
+        Assert.Equal(route, (string?)trigger["route"]);
+        Assert.Equal(["get"], trigger["methods"]!.AsArray().Select(m => ((string)m!).ToLowerInvariant()));
+        Assert.Equal("Function", (string?)trigger["authLevel"]);
+    }
+
+    [Fact]
+    public void CountLedger_Metadata_IsTimerOnScheduleSetting()
+    {
+        // Act
+        var trigger = Trigger("CountLedger");
+
+        // Assert
+        Assert.Equal("timerTrigger", (string?)trigger["type"]);
+        Assert.Equal("%LedgerCensusSchedule%", (string?)trigger["schedule"]);
+    }
 }

@@ -37,9 +37,12 @@ public sealed class OutboundSync(
 
         foreach (var link in slice.Links)
         {
-            // Without Person Accounts an Account link can never be written: push blocked it with the reason, and it
-            // waits (unscanned, uncharged) for the org to enable them rather than being retried every night.
-            if (resolution is { HasPersonAccounts: false } && link.ObjectType == SalesforceObjectType.PersonAccount.SObjectName())
+            // Without Person Accounts an Account link can never be written. The writer blocks it once, with the reason
+            // (no call to Salesforce); after that it waits, unscanned, for the org to enable them instead of being
+            // handed out again every night.
+            if (resolution is { HasPersonAccounts: false }
+                && link is { Status: LinkStatus.Blocked, LastErrorCode: SalesforceWriter.NoPersonAccountsCode }
+                && link.ObjectType == SalesforceObjectType.PersonAccount.SObjectName())
             {
                 context.Count(c =>
                 {

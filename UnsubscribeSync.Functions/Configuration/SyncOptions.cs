@@ -41,6 +41,12 @@ public sealed class SyncOptions
     /// <summary>What a Salesforce un-check does.</summary>
     public SalesforceUncheckPolicy SalesforceUncheck { get; set; } = SalesforceUncheckPolicy.Reassert;
 
+    /// <summary>
+    /// Whether Person Accounts (001 Ids, <c>PersonEmail</c>) are written and synced: <c>Auto</c> detects them from the
+    /// describe of Account, <c>On</c> reports their absence as a problem, <c>Off</c> leaves Account alone.
+    /// </summary>
+    public PersonAccountMode PersonAccounts { get; set; } = PersonAccountMode.Auto;
+
     /// <summary>Whether explicit resubscribe events clear the Salesforce field.</summary>
     public bool PushResubscribes { get; set; }
 

@@ -46,6 +46,7 @@ public sealed partial class SalesforceWriter(
 {
     public const string FieldUnusableCode = "OPT_OUT_FIELD_UNUSABLE";
     public const string BudgetCode = "API_BUDGET";
+    public const string NoPersonAccountsCode = "NO_PERSON_ACCOUNTS";
     private const int CollectionSize = 200;
     private const string DailyLimitMessage = "The org's daily API limit is reached; the nightly sync will write it.";
 
@@ -102,7 +103,8 @@ public sealed partial class SalesforceWriter(
         var usable = new List<RecordLinkEntity>();
         foreach (var link in owed)
         {
-            var status = resolution.For(SalesforceId.Parse(link.SalesforceId).ObjectType);
+            var objectType = SalesforceId.Parse(link.SalesforceId).ObjectType;
+            var status = resolution.For(objectType);
             if (link.Status == LinkStatus.Synced && !options.VerifyConfirmed && (link.SyncedField is null || link.IsConfirmedOn(status.FieldName ?? string.Empty)))
             {
                 // Confirmed on the field in force: nothing is owed.
@@ -115,9 +117,11 @@ public sealed partial class SalesforceWriter(
             }
             else
             {
-                // A configuration problem: every write would fail the same way, so none is attempted.
-                await RecordAsync(run, link, LinkOutcome.Blocked(link.DesiredOptOut, FieldUnusableCode, status.Problem, attempted: false), cancellationToken);
-                Log.Blocked(logger, link.SalesforceId, FieldUnusableCode);
+                // A configuration problem: every write would fail the same way, so none is attempted. An Account Id in an
+                // org without Person Accounts is the org's too: blocked, so the queue stops retrying it and it waits for them.
+                var code = objectType == SalesforceObjectType.PersonAccount && !resolution.HasPersonAccounts ? NoPersonAccountsCode : FieldUnusableCode;
+                await RecordAsync(run, link, LinkOutcome.Blocked(link.DesiredOptOut, code, status.Problem, attempted: false), cancellationToken);
+                Log.Blocked(logger, link.SalesforceId, code);
             }
         }
 
@@ -147,7 +151,7 @@ public sealed partial class SalesforceWriter(
                 }
 
                 var isLead = group.Key == SalesforceObjectType.Lead;
-                var soql = $"SELECT Id, {field}{(isLead ? ", IsConverted, ConvertedContactId" : string.Empty)} FROM {group.Key} WHERE Id IN {Soql.InList(chunk.Select(l => l.SalesforceId))}";
+                var soql = $"SELECT Id, {field}{(isLead ? ", IsConverted, ConvertedContactId" : string.Empty)} FROM {group.Key.SObjectName()} WHERE Id IN {Soql.InList(chunk.Select(l => l.SalesforceId))}";
                 var rows = new Dictionary<string, SObjectRow>(StringComparer.OrdinalIgnoreCase);
                 try
                 {

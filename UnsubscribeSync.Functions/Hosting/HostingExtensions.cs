@@ -103,6 +103,7 @@ public static class HostingExtensions
         {
             fields.Target = sync.Value.EffectiveTargetField;
             fields.MarketoSalesOptOutField = sync.Value.MarketoSalesOptOutField;
+            fields.PersonAccounts = sync.Value.PersonAccounts;
         });
         services.AddHostedService<PushTargetReport>();
         services.TryAddSingleton<IRecordRedirectResolver, RecordRedirectResolver>();

@@ -205,10 +205,6 @@ public sealed partial class EventParser(TimeProvider timeProvider, IOptions<Webh
             {
                 salesforceId = parsedId;
             }
-            else if (sfRaw.Length is 15 or 18 && sfRaw.StartsWith("001", StringComparison.Ordinal) && sfRaw.All(char.IsAsciiLetterOrDigit))
-            {
-                problems.Drop("salesforceId", "is an Account Id (001): Person Accounts are not supported yet", "the event was recorded without it and awaits a Contact or Lead Id");
-            }
             else
             {
                 problems.Drop("salesforceId", idError, AwaitsId);

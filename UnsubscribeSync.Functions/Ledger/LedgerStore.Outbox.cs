@@ -10,10 +10,15 @@ namespace UnsubscribeSync.Functions.Ledger;
 public sealed record OutboxSlice(IReadOnlyList<RecordLinkEntity> Links, IReadOnlyList<ConsentStateEntity> Awaiting, string? Continuation);
 
 /// <summary>The API name of the opt-out field in force on each object; null where it is not known (not resolved, missing).</summary>
-public sealed record FieldsInForce(string? Contact, string? Lead)
+public sealed record FieldsInForce(string? Contact, string? Lead, string? PersonAccount = null)
 {
-    /// <summary>The field in force for a link's object type (Contact or Lead).</summary>
-    public string? For(string objectType) => objectType == "Lead" ? Lead : Contact;
+    /// <summary>The field in force for a link's object type (its sObject name: Contact, Lead or Account).</summary>
+    public string? For(string objectType) => objectType switch
+    {
+        "Lead" => Lead,
+        "Account" => PersonAccount,
+        _ => Contact,
+    };
 
     /// <summary>
     /// A link confirmed on another field than the one in force owes the value on it. A row confirmed before the field
@@ -51,6 +56,11 @@ public sealed partial class LedgerStore
         if (inForce?.Lead is { } leadField)
         {
             otherField.Add(TableClient.CreateQueryFilter($"(ObjectType eq {"Lead"} and SyncedField ne {leadField})"));
+        }
+
+        if (inForce?.PersonAccount is { } accountField)
+        {
+            otherField.Add(TableClient.CreateQueryFilter($"(ObjectType eq {"Account"} and SyncedField ne {accountField})"));
         }
 
         if (otherField.Count > 0)

@@ -5,7 +5,7 @@ using UnsubscribeSync.Functions.Shared;
 namespace UnsubscribeSync.Functions.Salesforce;
 
 /// <summary>Whether the opt-out field can be written on one object.</summary>
-/// <param name="ObjectType">Contact or Lead.</param>
+/// <param name="ObjectType">Contact, Lead or Person Account.</param>
 /// <param name="FieldName">The API name to write on this object; null when no field was found.</param>
 /// <param name="Exists">The integration user can see the field.</param>
 /// <param name="IsBoolean">It is a checkbox.</param>
@@ -17,25 +17,54 @@ public sealed record OptOutFieldStatus(SalesforceObjectType ObjectType, string? 
     public bool IsUsable => Problem is null;
 }
 
-/// <summary>Which field opt-outs go to, and whether Contact and Lead both allow writing it.</summary>
+/// <summary>Which field opt-outs go to, and whether Contact and Lead (and Person Accounts, where the org has them) allow writing it.</summary>
 /// <param name="Target">The configured <c>Sync:TargetField</c>.</param>
 /// <param name="FieldName">The API name to write (Contact's when discovery found different names; see <see cref="For"/>).</param>
 /// <param name="Contact">The field on Contact.</param>
 /// <param name="Lead">The field on Lead.</param>
-public sealed record OptOutFieldResolution(OptOutTargetField Target, string? FieldName, OptOutFieldStatus Contact, OptOutFieldStatus Lead)
+/// <param name="PersonAccount">The field's Person Account form on Account; null when the org has no Person Accounts or they are switched off.</param>
+/// <param name="PersonAccountsAbsent">Why there are no Person Accounts to write, when <paramref name="PersonAccount"/> is null.</param>
+/// <param name="PersonAccountsRequired">
+/// <c>Sync:PersonAccounts=On</c>: their absence is a problem to fix, not a fact about the org.
+/// </param>
+public sealed record OptOutFieldResolution(
+    OptOutTargetField Target,
+    string? FieldName,
+    OptOutFieldStatus Contact,
+    OptOutFieldStatus Lead,
+    OptOutFieldStatus? PersonAccount = null,
+    string? PersonAccountsAbsent = null,
+    bool PersonAccountsRequired = false)
 {
-    /// <summary>True when both objects can be written.</summary>
-    public bool IsUsable => Contact.IsUsable && Lead.IsUsable;
+    /// <summary>Why a Person Account cannot be written when the resolution gives no other reason.</summary>
+    public const string NoPersonAccounts =
+        "the org has no Person Accounts (the describe of Account shows no PersonEmail or IsPersonAccount field)";
+
+    /// <summary>True when the org has Person Accounts and they are not switched off: Account is written and synced.</summary>
+    public bool HasPersonAccounts => PersonAccount is not null;
+
+    /// <summary>True when every object in use can be written.</summary>
+    public bool IsUsable => Problems.Count == 0;
 
     /// <summary>Problems an administrator should fix, one per object at most.</summary>
-    public IReadOnlyList<string> Problems => [.. new[] { Contact.Problem, Lead.Problem }.OfType<string>()];
+    public IReadOnlyList<string> Problems =>
+        [.. new[] { Contact.Problem, Lead.Problem, PersonAccount?.Problem, PersonAccount is null && PersonAccountsRequired ? PersonAccountsProblem : null }.OfType<string>()];
+
+    private string PersonAccountsProblem => $"Sync__PersonAccounts is On but {PersonAccountsAbsent ?? NoPersonAccounts}: enable Person Accounts or set it to Auto";
 
     /// <summary>The status for one object; write <see cref="OptOutFieldStatus.FieldName"/> on records of that type.</summary>
-    public OptOutFieldStatus For(SalesforceObjectType objectType) => objectType == SalesforceObjectType.Contact ? Contact : Lead;
+    public OptOutFieldStatus For(SalesforceObjectType objectType) => objectType switch
+    {
+        SalesforceObjectType.Contact => Contact,
+        SalesforceObjectType.Lead => Lead,
+        _ => PersonAccount ?? new OptOutFieldStatus(SalesforceObjectType.PersonAccount, null, false, false, false,
+            $"the record is an Account (001) but {PersonAccountsAbsent ?? NoPersonAccounts}; link the address to its Contact or Lead instead"),
+    };
 }
 
 /// <summary>
-/// Finds the opt-out field named by <c>Sync:TargetField</c> on Contact and Lead and checks it can be
+/// Finds the opt-out field named by <c>Sync:TargetField</c> on Contact and Lead (and its Person Account form on
+/// Account, where the org has Person Accounts and <c>Sync:PersonAccounts</c> is not Off) and checks it can be
 /// written. The push worker calls it before writing; results are cached because describes cost API calls.
 /// </summary>
 public interface IOptOutFieldResolver
@@ -57,6 +86,15 @@ internal sealed class OptOutFieldResolver(
 {
     /// <summary>The standard Email Opt Out field.</summary>
     public const string EmailOptOutField = "HasOptedOutOfEmail";
+
+    /// <summary>Email Opt Out on a Person Account.</summary>
+    public const string PersonEmailOptOutField = "PersonHasOptedOutOfEmail";
+
+    /// <summary>The fields a describe of Account shows only in an org with Person Accounts.</summary>
+    public const string PersonEmailField = "PersonEmail";
+
+    /// <inheritdoc cref="PersonEmailField"/>
+    public const string IsPersonAccountField = "IsPersonAccount";
 
     /// <summary>Labels the Marketo Sales managed package has used for its checkbox.</summary>
     public static readonly IReadOnlyList<string> MarketoSalesOptOutLabels = ["Marketo Sales Opt Out", "MSE - Opt Out"];
@@ -102,29 +140,49 @@ internal sealed class OptOutFieldResolver(
         var sync = fieldOptions.Value;
         var contactTask = client.DescribeAsync("Contact", cancellationToken);
         var leadTask = client.DescribeAsync("Lead", cancellationToken);
-        await Task.WhenAll(contactTask, leadTask).ConfigureAwait(false);
+        var accountTask = DescribeAccountAsync(sync.PersonAccounts, cancellationToken);
+        await Task.WhenAll(contactTask, leadTask, accountTask).ConfigureAwait(false);
         var contact = await contactTask.ConfigureAwait(false);
         var lead = await leadTask.ConfigureAwait(false);
+        var (account, absent) = await accountTask.ConfigureAwait(false);
 
         OptOutFieldStatus contactStatus, leadStatus;
+        OptOutFieldStatus? personStatus = null;
         if (sync.Target == OptOutTargetField.EmailOptOut)
         {
             contactStatus = CheckNamed(contact, SalesforceObjectType.Contact, EmailOptOutField, "Email Opt Out (HasOptedOutOfEmail)", configured: false);
             leadStatus = CheckNamed(lead, SalesforceObjectType.Lead, EmailOptOutField, "Email Opt Out (HasOptedOutOfEmail)", configured: false);
+            if (account is not null)
+            {
+                personStatus = CheckNamed(account, SalesforceObjectType.PersonAccount, PersonEmailOptOutField, "Email Opt Out (PersonHasOptedOutOfEmail)", configured: false);
+            }
         }
         else if (!string.IsNullOrWhiteSpace(sync.MarketoSalesOptOutField))
         {
             var name = sync.MarketoSalesOptOutField.Trim();
             contactStatus = CheckNamed(contact, SalesforceObjectType.Contact, name, name, configured: true);
             leadStatus = CheckNamed(lead, SalesforceObjectType.Lead, name, name, configured: true);
+            if (account is not null)
+            {
+                var personName = SalesforceObjectTypes.PersonAccountField(name);
+                personStatus = CheckNamed(account, SalesforceObjectType.PersonAccount, personName, personName, configured: true);
+            }
         }
         else
         {
             contactStatus = Discover(contact, SalesforceObjectType.Contact);
             leadStatus = Discover(lead, SalesforceObjectType.Lead);
+            if (account is not null)
+            {
+                // A person account carries the Contact's own field, so the one found on Contact decides; by label only when Contact has none.
+                personStatus = contactStatus.FieldName is { } found
+                    ? CheckNamed(account, SalesforceObjectType.PersonAccount, SalesforceObjectTypes.PersonAccountField(found), SalesforceObjectTypes.PersonAccountField(found), configured: false)
+                    : Discover(account, SalesforceObjectType.PersonAccount);
+            }
         }
 
-        var resolution = new OptOutFieldResolution(sync.Target, contactStatus.FieldName ?? leadStatus.FieldName, contactStatus, leadStatus);
+        var resolution = new OptOutFieldResolution(
+            sync.Target, contactStatus.FieldName ?? leadStatus.FieldName, contactStatus, leadStatus, personStatus, absent, sync.PersonAccounts == PersonAccountMode.On);
         if (resolution.IsUsable)
         {
             SalesforceLog.OptOutFieldResolved(logger, contactStatus.FieldName!, leadStatus.FieldName!);
@@ -134,7 +192,43 @@ internal sealed class OptOutFieldResolver(
             SalesforceLog.OptOutFieldProblems(logger, string.Join(" | ", resolution.Problems));
         }
 
+        if (personStatus is { FieldName: { } personField })
+        {
+            SalesforceLog.PersonAccountsFound(logger, personField);
+        }
+        else if (personStatus is null && sync.PersonAccounts != PersonAccountMode.On)
+        {
+            // Said every time the fields are checked (on first use, then once per cache lifetime), never per record.
+            SalesforceLog.PersonAccountsAbsent(logger, absent ?? OptOutFieldResolution.NoPersonAccounts);
+        }
+
         return resolution;
+    }
+
+    /// <summary>
+    /// Account's describe when Person Accounts may be in use and the org has them, else why not. An org without them
+    /// shows Account without the person fields; an integration user who may not see Account gets NOT_FOUND.
+    /// </summary>
+    private async Task<(SObjectDescription? Account, string? Absent)> DescribeAccountAsync(PersonAccountMode mode, CancellationToken cancellationToken)
+    {
+        if (mode == PersonAccountMode.Off)
+        {
+            return (null, "Person Accounts are switched off (Sync__PersonAccounts=Off)");
+        }
+
+        SObjectDescription account;
+        try
+        {
+            account = await client.DescribeAsync("Account", cancellationToken).ConfigureAwait(false);
+        }
+        catch (SalesforceApiException ex) when (ex.Kind == SalesforceErrorKind.Permanent)
+        {
+            return (null, $"Account cannot be described for the integration user ({ex.ErrorCode ?? ex.Kind.ToString()}), so no Person Account can be read or written");
+        }
+
+        return account.FindField(PersonEmailField) is null || account.FindField(IsPersonAccountField) is null
+            ? (null, OptOutFieldResolution.NoPersonAccounts)
+            : (account, null);
     }
 
     private static OptOutFieldStatus CheckNamed(SObjectDescription describe, SalesforceObjectType type, string apiName, string displayName, bool configured)
@@ -145,7 +239,7 @@ internal sealed class OptOutFieldResolver(
             var fix = configured
                 ? $"install the package, correct {FieldSetting}, or give the integration user read access to the field"
                 : "give the integration user read and edit access to the field (field-level security)";
-            return new OptOutFieldStatus(type, null, false, false, false, $"field {displayName} not found on {type}: {fix}");
+            return new OptOutFieldStatus(type, null, false, false, false, $"field {displayName} not found on {Label(type)}: {fix}");
         }
 
         return Check(field, type, configured ? $"correct {FieldSetting}" : "check the org's field setup");
@@ -153,15 +247,17 @@ internal sealed class OptOutFieldResolver(
 
     private static OptOutFieldStatus Discover(SObjectDescription describe, SalesforceObjectType type)
     {
+        // On Account only a person field (__pc) belongs to the person; an Account's own (__c) would mark the company.
         var candidates = describe.Fields
             .Where(f => f.Custom && MarketoSalesOptOutLabels.Any(l => string.Equals(f.Label?.Trim(), l, StringComparison.OrdinalIgnoreCase)))
+            .Where(f => type != SalesforceObjectType.PersonAccount || f.Name.EndsWith("__pc", StringComparison.OrdinalIgnoreCase))
             .OrderByDescending(f => f.IsBoolean)
             .ThenByDescending(f => f.Updateable)
             .ToList();
         if (candidates.Count == 0)
         {
             return new OptOutFieldStatus(type, null, false, false, false,
-                $"field {MarketoSalesOptOutLabels[0]} not found on {type}: install the package or set {FieldSetting}");
+                $"field {MarketoSalesOptOutLabels[0]} not found on {Label(type)}: install the package or set {FieldSetting}");
         }
 
         return Check(candidates[0], type, $"set {FieldSetting} to the checkbox field");
@@ -172,17 +268,19 @@ internal sealed class OptOutFieldResolver(
         if (!field.IsBoolean)
         {
             return new OptOutFieldStatus(type, field.Name, true, false, field.Updateable,
-                $"field {field.Name} on {type} is of type {field.Type}, not a checkbox: {fixForType}");
+                $"field {field.Name} on {Label(type)} is of type {field.Type}, not a checkbox: {fixForType}");
         }
 
         if (!field.Updateable)
         {
             return new OptOutFieldStatus(type, field.Name, true, true, false,
-                $"field {field.Name} on {type} is read-only for the integration user: grant Edit access to {type}.{field.Name} in its permission set (field-level security)");
+                $"field {field.Name} on {Label(type)} is read-only for the integration user: grant Edit access to {type.SObjectName()}.{field.Name} in its permission set (field-level security)");
         }
 
         return new OptOutFieldStatus(type, field.Name, true, true, true, null);
     }
+
+    private static string Label(SalesforceObjectType type) => type == SalesforceObjectType.PersonAccount ? "Account (Person Account)" : type.ToString();
 
     private sealed record Cached(OptOutFieldResolution Resolution, DateTimeOffset ExpiresAt);
 }

@@ -48,4 +48,10 @@ internal static partial class SalesforceLog
 
     [LoggerMessage(EventId = 309, Level = LogLevel.Information, Message = "Opt-out field resolved: Contact {ContactField}, Lead {LeadField}")]
     public static partial void OptOutFieldResolved(ILogger logger, string contactField, string leadField);
+
+    [LoggerMessage(EventId = 310, Level = LogLevel.Information, Message = "Person Accounts found: opt-outs on them go to Account.{Field}, and the nightly sync reads Accounts where IsPersonAccount = true by PersonEmail")]
+    public static partial void PersonAccountsFound(ILogger logger, string field);
+
+    [LoggerMessage(EventId = 311, Level = LogLevel.Warning, Message = "No Person Accounts: {Reason}. Person-account work is skipped, and an event naming an Account (001) Id is blocked with this reason")]
+    public static partial void PersonAccountsAbsent(ILogger logger, string reason);
 }

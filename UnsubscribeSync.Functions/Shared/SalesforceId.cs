@@ -7,10 +7,48 @@ public enum SalesforceObjectType
 {
     Contact,
     Lead,
+
+    /// <summary>A Person Account: an Account (prefix 001) that holds a person, in orgs that have them.</summary>
+    PersonAccount,
+}
+
+/// <summary>How each object type is named and read in Salesforce.</summary>
+public static class SalesforceObjectTypes
+{
+    /// <summary>The API name of the type's sObject (a Person Account is an <c>Account</c>).</summary>
+    public static string SObjectName(this SalesforceObjectType type) => type switch
+    {
+        SalesforceObjectType.Contact => "Contact",
+        SalesforceObjectType.Lead => "Lead",
+        _ => "Account",
+    };
+
+    /// <summary>The field that holds the person's email address (<c>PersonEmail</c> on a Person Account).</summary>
+    public static string EmailField(this SalesforceObjectType type) => type == SalesforceObjectType.PersonAccount ? "PersonEmail" : "Email";
+
+    /// <summary>
+    /// The condition that keeps a query to records we can write: a converted lead cannot be edited (its person lives on
+    /// as the converted contact), and only an Account that is a Person Account holds a person; null when there is none.
+    /// </summary>
+    public static string? QueryCondition(this SalesforceObjectType type) => type switch
+    {
+        SalesforceObjectType.Lead => "IsConverted = false",
+        SalesforceObjectType.PersonAccount => "IsPersonAccount = true",
+        _ => null,
+    };
+
+    /// <summary>
+    /// The Person Account form of a Contact field: Salesforce exposes a Contact custom field <c>Xyz__c</c> on Account
+    /// as <c>Xyz__pc</c>, and a standard one (<c>HasOptedOutOfEmail</c>) as <c>PersonHasOptedOutOfEmail</c>.
+    /// </summary>
+    public static string PersonAccountField(string contactField) =>
+        contactField.EndsWith("__c", StringComparison.OrdinalIgnoreCase)
+            ? string.Concat(contactField.AsSpan(0, contactField.Length - 3), "__pc")
+            : "Person" + contactField;
 }
 
 /// <summary>
-/// A Contact or Lead Id in its 18-character, case-insensitive form. Callers may give the
+/// A Contact, Lead or Person Account Id in its 18-character, case-insensitive form. Callers may give the
 /// 15-character, case-sensitive form; the checksum suffix is computed for it, and verified when
 /// an 18-character Id is given.
 /// </summary>
@@ -27,22 +65,25 @@ public readonly record struct SalesforceId
     /// <summary>The 18-character Id.</summary>
     public string Value { get; }
 
-    /// <summary>Contact (prefix 003) or Lead (prefix 00Q).</summary>
+    /// <summary>Contact (prefix 003), Lead (prefix 00Q) or Person Account (prefix 001).</summary>
     public SalesforceObjectType ObjectType { get; }
 
     /// <summary>The API name of the record's sObject type.</summary>
-    public string SObjectName => ObjectType == SalesforceObjectType.Contact ? "Contact" : "Lead";
+    public string SObjectName => ObjectType.SObjectName();
 
     public override string ToString() => Value ?? string.Empty;
 
-    /// <summary>Parses a 15- or 18-character Contact or Lead Id.</summary>
-    /// <exception cref="FormatException">The Id is malformed, has a wrong checksum, or is not a Contact or Lead.</exception>
+    /// <summary>Parses a 15- or 18-character Contact, Lead or Person Account Id.</summary>
+    /// <exception cref="FormatException">The Id is malformed, has a wrong checksum, or is not a Contact, Lead or Account.</exception>
     public static SalesforceId Parse(string? value)
     {
         return TryParse(value, out var id, out var error) ? id : throw new FormatException(error);
     }
 
-    /// <summary>Parses a 15- or 18-character Contact or Lead Id, saying why when it cannot.</summary>
+    /// <summary>
+    /// Parses a 15- or 18-character Contact, Lead or Person Account Id, saying why when it cannot. An Account Id
+    /// (001) is taken as a Person Account: whether it is one is known only to the org, which says so when written.
+    /// </summary>
     public static bool TryParse(string? value, out SalesforceId id, [NotNullWhen(false)] out string? error)
     {
         id = default;
@@ -99,9 +140,13 @@ public readonly record struct SalesforceId
         {
             type = SalesforceObjectType.Lead;
         }
+        else if (fifteen.StartsWith("001", StringComparison.Ordinal))
+        {
+            type = SalesforceObjectType.PersonAccount;
+        }
         else
         {
-            error = "must be a Contact (003) or Lead (00Q) Id";
+            error = "must be a Contact (003), Lead (00Q) or Person Account (001) Id";
             return false;
         }
 

@@ -10,7 +10,7 @@ using UnsubscribeSync.Functions.Shared;
 namespace UnsubscribeSync.Functions.Sync;
 
 /// <summary>
-/// The inbound pass (Salesforce to ledger) for one page: Contacts or Leads changed since the watermark,
+/// The inbound pass (Salesforce to ledger) for one page: Contacts, Leads or Person Accounts changed since the watermark,
 /// keyset-paged by Id so each batch reads one bounded page and hands the rest to a follow-up batch.
 /// </summary>
 public sealed partial class InboundSync(
@@ -39,7 +39,15 @@ public sealed partial class InboundSync(
             return;
         }
 
-        var field = (await fields.ResolveAsync(cancellationToken)).For(objectType);
+        var resolution = await fields.ResolveAsync(cancellationToken);
+        if (objectType == SalesforceObjectType.PersonAccount && !resolution.HasPersonAccounts)
+        {
+            // Not an error: the org has none (or they are switched off), which the field check reports once, not per run.
+            context.Count(c => c.NoPersonAccounts = true);
+            return;
+        }
+
+        var field = resolution.For(objectType);
         if (!field.Exists || field.FieldName is null)
         {
             // Without the field there is nothing to compare; the admin problem is reported by the resolver's log.
@@ -67,7 +75,8 @@ public sealed partial class InboundSync(
 
         var writes = new ConcurrentBag<RecordLinkEntity>();
         // Records sharing an address are handled one after another, so duplicates never race for the same ledger partition.
-        var byAddress = rows.GroupBy(r => r.GetString("Email")?.Trim().ToLowerInvariant() ?? string.Empty);
+        var emailField = objectType.EmailField();
+        var byAddress = rows.GroupBy(r => r.GetString(emailField)?.Trim().ToLowerInvariant() ?? string.Empty);
         await Parallel.ForEachAsync(
             byAddress,
             new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken },
@@ -77,7 +86,7 @@ public sealed partial class InboundSync(
                 var uncheckedHere = group.Where(r => !r.GetBool(field.FieldName)).Select(r => r.Id?.Value).OfType<string>().ToHashSet(StringComparer.Ordinal);
                 foreach (var row in group)
                 {
-                    if (await HandleAsync(row, field.FieldName, uncheckedHere, context, token) is { } write)
+                    if (await HandleAsync(row, emailField, field.FieldName, uncheckedHere, context, token) is { } write)
                     {
                         writes.Add(write);
                     }
@@ -112,18 +121,19 @@ public sealed partial class InboundSync(
             conditions.Add($"Id > {Soql.Quote(afterId)}");
         }
 
-        if (objectType == SalesforceObjectType.Lead)
+        // A converted lead cannot be edited and its person lives on as the converted contact, read with the contacts;
+        // a business Account holds no person.
+        if (objectType.QueryCondition() is { } condition)
         {
-            // A converted lead cannot be edited and its person lives on as the converted contact, read with the contacts.
-            conditions.Add("IsConverted = false");
+            conditions.Add(condition);
         }
 
         var where = conditions.Count == 0 ? string.Empty : " WHERE " + string.Join(" AND ", conditions);
-        return $"SELECT Id, Email, {field}, SystemModstamp FROM {objectType}{where} ORDER BY Id LIMIT {pageSize}";
+        return $"SELECT Id, {objectType.EmailField()}, {field}, SystemModstamp FROM {objectType.SObjectName()}{where} ORDER BY Id LIMIT {pageSize}";
     }
 
     /// <summary>Brings one record into the ledger; returns its link when a write to Salesforce is owed now.</summary>
-    private async Task<RecordLinkEntity?> HandleAsync(SObjectRow row, string field, IReadOnlySet<string> uncheckedHere, SyncBatchContext context, CancellationToken cancellationToken)
+    private async Task<RecordLinkEntity?> HandleAsync(SObjectRow row, string emailField, string field, IReadOnlySet<string> uncheckedHere, SyncBatchContext context, CancellationToken cancellationToken)
     {
         if (row.Id is not { } id)
         {
@@ -133,7 +143,7 @@ public sealed partial class InboundSync(
         context.Count(c => c.RecordsRead++);
         var modstamp = row.GetDateTime("SystemModstamp") ?? throw new FormatException($"Salesforce returned {id.Value} without a SystemModstamp.");
         context.Count(c => c.SeeModstamp(modstamp));
-        if (!EmailAddress.TryCreate(row.GetString("Email"), out var address, out _))
+        if (!EmailAddress.TryCreate(row.GetString(emailField), out var address, out _))
         {
             context.Count(c => c.NoEmail++);
             return null;

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using UnsubscribeSync.Functions.Configuration;
+using UnsubscribeSync.Functions.Shared;
 using UnsubscribeSync.Functions.Storage;
 
 namespace UnsubscribeSync.Functions.Sync;
@@ -32,7 +33,7 @@ public interface INightlySyncService
 /// The timer's planner. The lease row in SyncState names the open run; a tick that finds one closes it if
 /// all its batches reported, resumes it if it stalled (queuing only batches no live claim says are running),
 /// and otherwise waits; a lease whose run has no row yet is still being planned. A new run takes the lease
-/// with an ETag (so two ticks cannot both start one) and queues its first batches: two inbound pages and the
+/// with an ETag (so two ticks cannot both start one) and queues its first batches: three inbound pages (Contact, Lead, Person Account) and the
 /// first page of the intake sweep (the sweep alone when the nightly sync is off, so a half-finished webhook
 /// intake is still finished). Every further batch is planned by the batches themselves; the tick itself reads
 /// and writes a handful of rows, however large the tables grow.
@@ -143,6 +144,8 @@ public sealed partial class NightlySyncService(
             [
                 new SyncWorkItem { Kind = SyncWorkKind.Inbound, ObjectType = "Contact" },
                 new SyncWorkItem { Kind = SyncWorkKind.Inbound, ObjectType = "Lead" },
+                // Read only where the org has Person Accounts; elsewhere the batch finds none and says so in the report.
+                new SyncWorkItem { Kind = SyncWorkKind.Inbound, ObjectType = nameof(SalesforceObjectType.PersonAccount) },
                 sweep,
             ];
         }

@@ -31,10 +31,27 @@ public sealed class OutboundSync(
         var carryLinks = new List<LinkRef>(item.Links ?? []);
         var carryKeys = new List<string>(item.Keys ?? []);
         var scanRows = nightlyOptions.Value.OutboxScanRows;
-        var slice = await ledger.ScanOutboxAsync(item.Continuation, Math.Min(scanRows, 1000), Math.Max(1, scanRows / 1000), await FieldsInForceAsync(context, cancellationToken), cancellationToken);
+        var resolution = await ResolutionAsync(context, cancellationToken);
+        var inForce = resolution is null ? null : new FieldsInForce(resolution.Contact.FieldName, resolution.Lead.FieldName, resolution.PersonAccount?.FieldName);
+        var slice = await ledger.ScanOutboxAsync(item.Continuation, Math.Min(scanRows, 1000), Math.Max(1, scanRows / 1000), inForce, cancellationToken);
 
         foreach (var link in slice.Links)
         {
+            // Without Person Accounts an Account link can never be written. The writer blocks it once, with the reason
+            // (no call to Salesforce); after that it waits, unscanned, for the org to enable them instead of being
+            // handed out again every night.
+            if (resolution is { HasPersonAccounts: false }
+                && link is { Status: LinkStatus.Blocked, LastErrorCode: SalesforceWriter.NoPersonAccountsCode }
+                && link.ObjectType == SalesforceObjectType.PersonAccount.SObjectName())
+            {
+                context.Count(c =>
+                {
+                    c.NoPersonAccounts = true;
+                    c.PersonAccountLinksSkipped++;
+                });
+                continue;
+            }
+
             // A failure recorded since the run began was this run's (inbound) or the push worker's attempt: not twice in one night.
             if (link.Status != LinkStatus.Pending && link.UpdatedAt >= context.Run.StartedAt)
             {
@@ -84,19 +101,14 @@ public sealed class OutboundSync(
     }
 
     /// <summary>
-    /// The field in force on each object (the resolution is cached, so this rarely costs a call), so the scan also finds
-    /// links confirmed on another field. Without the budget to ask, the scan finds what it always did.
+    /// The field check (cached, so this rarely costs a call): the field in force on each object, so the scan also finds
+    /// links confirmed on another field, and whether the org has Person Accounts. Without the budget to ask, the scan
+    /// finds what it always did.
     /// </summary>
-    private async Task<FieldsInForce?> FieldsInForceAsync(SyncBatchContext context, CancellationToken cancellationToken)
+    private async Task<OptOutFieldResolution?> ResolutionAsync(SyncBatchContext context, CancellationToken cancellationToken)
     {
         await context.RefreshUsageAsync(cancellationToken);
-        if (!context.CanCallSalesforce())
-        {
-            return null;
-        }
-
-        var resolution = await fields.ResolveAsync(cancellationToken);
-        return new FieldsInForce(resolution.Contact.FieldName, resolution.Lead.FieldName);
+        return context.CanCallSalesforce() ? await fields.ResolveAsync(cancellationToken) : null;
     }
 
     /// <summary>Writes up to 200 links. An incremental run reads their values first; a full run's inbound pass has already seen them.</summary>
@@ -117,7 +129,7 @@ public sealed class OutboundSync(
         context.Count(await writer.WriteAsync(links, new WriteOptions(Channel, ReadFirst: !context.Run.IsFull), context, cancellationToken));
     }
 
-    /// <summary>Finds Leads and Contacts by email for addresses without a Salesforce Id, links every match and writes the opt-out to those lacking it.</summary>
+    /// <summary>Finds Leads, Contacts and Person Accounts by email for addresses without a Salesforce Id, links every match and writes the opt-out to those lacking it.</summary>
     public async Task ResolveAsync(SyncWorkItem item, SyncBatchContext context, CancellationToken cancellationToken)
     {
         var states = new Dictionary<string, ConsentStateEntity>(StringComparer.Ordinal);
@@ -144,7 +156,9 @@ public sealed class OutboundSync(
         var resolution = await fields.ResolveAsync(cancellationToken);
         var found = new HashSet<string>(StringComparer.Ordinal);
         var toWrite = new List<RecordLinkEntity>();
-        var objectTypes = new[] { SalesforceObjectType.Contact, SalesforceObjectType.Lead };
+        SalesforceObjectType[] objectTypes = resolution.HasPersonAccounts
+            ? [SalesforceObjectType.Contact, SalesforceObjectType.Lead, SalesforceObjectType.PersonAccount]
+            : [SalesforceObjectType.Contact, SalesforceObjectType.Lead];
 
         // How many object types each address was looked up in; only a lookup in every one is complete.
         var searched = states.Keys.ToDictionary(k => k, _ => 0, StringComparer.Ordinal);
@@ -158,8 +172,9 @@ public sealed class OutboundSync(
 
             foreach (var chunk in ChunkForUrl(states.Keys))
             {
-                var soql = $"SELECT Id, Email, {field} FROM {objectType} WHERE Email IN {Soql.InList(chunk)}"
-                    + (objectType == SalesforceObjectType.Lead ? " AND IsConverted = false" : string.Empty);
+                var email = objectType.EmailField();
+                var soql = $"SELECT Id, {email}, {field} FROM {objectType.SObjectName()} WHERE {email} IN {Soql.InList(chunk)}"
+                    + (objectType.QueryCondition() is { } condition ? " AND " + condition : string.Empty);
                 var rows = new List<SObjectRow>();
                 try
                 {
@@ -177,7 +192,7 @@ public sealed class OutboundSync(
                 chunk.ForEach(address => searched[address]++);
                 foreach (var row in rows)
                 {
-                    if (!EmailAddress.TryCreate(row.GetString("Email"), out var address, out _)
+                    if (!EmailAddress.TryCreate(row.GetString(email), out var address, out _)
                         || !states.TryGetValue(address.Value, out var state)
                         || row.Id is not { } id)
                     {

@@ -12,7 +12,7 @@ public sealed class SyncCounters
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    /// <summary>Contacts and Leads read from Salesforce by the inbound pass.</summary>
+    /// <summary>Contacts, Leads and Person Accounts read from Salesforce by the inbound pass.</summary>
     public int RecordsRead { get; set; }
 
     /// <summary>Records read that have no email address: skipped.</summary>
@@ -53,6 +53,15 @@ public sealed class SyncCounters
 
     /// <summary>Links the field check blocked (the opt-out field is missing or read-only).</summary>
     public int Blocked { get; set; }
+
+    /// <summary>
+    /// The org has no Person Accounts (or <c>Sync:PersonAccounts</c> is Off): Accounts were not read, and links to
+    /// Account Ids were left alone (blocked, with the reason, when push first met them).
+    /// </summary>
+    public bool NoPersonAccounts { get; set; }
+
+    /// <summary>Links to Account (001) Ids the outbound pass left alone because the org has no Person Accounts.</summary>
+    public int PersonAccountLinksSkipped { get; set; }
 
     /// <summary>Webhook intakes that had stopped half-way and were finished by the run.</summary>
     public int IntakesCompleted { get; set; }
@@ -132,6 +141,8 @@ public sealed class SyncCounters
         Redirected += other.Redirected;
         NotRequired += other.NotRequired;
         Blocked += other.Blocked;
+        NoPersonAccounts |= other.NoPersonAccounts;
+        PersonAccountLinksSkipped += other.PersonAccountLinksSkipped;
         IntakesCompleted += other.IntakesCompleted;
         IntakesFailed += other.IntakesFailed;
         ApiCalls += other.ApiCalls;

@@ -38,7 +38,7 @@ public sealed record SyncWorkItem
 
     public SyncWorkKind Kind { get; init; }
 
-    /// <summary>Inbound: Contact or Lead.</summary>
+    /// <summary>Inbound: Contact, Lead or PersonAccount (a <see cref="Shared.SalesforceObjectType"/> name).</summary>
     public string? ObjectType { get; init; }
 
     /// <summary>Inbound: read records with an Id after this one (keyset paging), or from the start when null.</summary>

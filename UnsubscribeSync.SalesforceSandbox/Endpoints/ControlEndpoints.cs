@@ -245,6 +245,7 @@ public static class ControlEndpoints
                     s.CustomFieldPresentOnLead = update.CustomFieldPresentOnLead ?? s.CustomFieldPresentOnLead;
                     s.CustomFieldUpdateableOnContact = update.CustomFieldUpdateableOnContact ?? s.CustomFieldUpdateableOnContact;
                     s.CustomFieldUpdateableOnLead = update.CustomFieldUpdateableOnLead ?? s.CustomFieldUpdateableOnLead;
+                    s.PersonAccountsEnabled = update.PersonAccountsEnabled ?? s.PersonAccountsEnabled;
                     s.DefaultPageSize = update.DefaultPageSize is { } size ? Math.Clamp(size, 200, 2000) : s.DefaultPageSize;
                     s.SessionLifetimeSeconds = update.SessionLifetimeSeconds ?? s.SessionLifetimeSeconds;
                     s.ClockOffsetSeconds = update.ClockOffsetSeconds ?? s.ClockOffsetSeconds;
@@ -278,6 +279,7 @@ public static class ControlEndpoints
             s.CustomFieldPresentOnLead,
             s.CustomFieldUpdateableOnContact,
             s.CustomFieldUpdateableOnLead,
+            s.PersonAccountsEnabled,
             s.DefaultPageSize,
             s.SessionLifetimeSeconds,
             s.ClockOffsetSeconds,
@@ -315,6 +317,7 @@ public static class ControlEndpoints
         bool? CustomFieldPresentOnLead,
         bool? CustomFieldUpdateableOnContact,
         bool? CustomFieldUpdateableOnLead,
+        bool? PersonAccountsEnabled,
         int? DefaultPageSize,
         int? SessionLifetimeSeconds,
         int? ClockOffsetSeconds,

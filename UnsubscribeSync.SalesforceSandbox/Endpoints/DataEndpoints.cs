@@ -89,7 +89,7 @@ public static class DataEndpoints
     {
         var prefix = $"/services/data/v{Version(http)}/sobjects";
         var objects = new JsonArray();
-        foreach (var (name, label, plural, keyPrefix) in new[] { ("Contact", "Contact", "Contacts", "003"), ("Lead", "Lead", "Leads", "00Q") })
+        foreach (var (name, label, plural, keyPrefix) in new[] { ("Account", "Account", "Accounts", "001"), ("Contact", "Contact", "Contacts", "003"), ("Lead", "Lead", "Leads", "00Q") })
         {
             objects.Add(new JsonObject
             {

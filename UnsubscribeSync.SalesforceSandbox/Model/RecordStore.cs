@@ -4,7 +4,7 @@ using UnsubscribeSync.SalesforceSandbox.Options;
 namespace UnsubscribeSync.SalesforceSandbox.Model;
 
 /// <summary>
-/// The in-memory org: every Contact and Lead, in insertion order. One lock guards all rows, so a
+/// The in-memory org: every Contact, Lead and Account, in insertion order. One lock guards all rows, so a
 /// collections call with allOrNone validates and applies its records atomically.
 /// </summary>
 public sealed class RecordStore(SandboxClock clock)
@@ -44,13 +44,14 @@ public sealed class RecordStore(SandboxClock clock)
         {
             [ObjectSchema.Contact] = ObjectSchema.For(ObjectSchema.Contact, settings, asAdmin: true),
             [ObjectSchema.Lead] = ObjectSchema.For(ObjectSchema.Lead, settings, asAdmin: true),
+            [ObjectSchema.Account] = ObjectSchema.For(ObjectSchema.Account, settings, asAdmin: true),
         };
         lock (Gate)
         {
             var newIds = new HashSet<string>(StringComparer.Ordinal);
             for (var index = 0; index < records.Count; index++)
             {
-                created.Add(Build(records[index], index, schemas, now, newIds));
+                created.Add(Build(records[index], index, schemas, now, newIds, settings));
             }
 
             foreach (var record in created)
@@ -75,7 +76,7 @@ public sealed class RecordStore(SandboxClock clock)
         }
     }
 
-    private StoredRecord Build(JsonElement json, int index, Dictionary<string, ObjectSchema> schemas, DateTimeOffset now, HashSet<string> newIds)
+    private StoredRecord Build(JsonElement json, int index, Dictionary<string, ObjectSchema> schemas, DateTimeOffset now, HashSet<string> newIds, SandboxSettings settings)
     {
         if (json.ValueKind != JsonValueKind.Object)
         {
@@ -86,7 +87,7 @@ public sealed class RecordStore(SandboxClock clock)
             && attributes.TryGetProperty("type", out var t) ? t.GetString()
             : json.TryGetProperty("type", out var t2) ? t2.GetString() : null;
         var type = ObjectSchema.CanonicalType(typeName)
-            ?? throw new SandboxRequestException($"records[{index}]: attributes.type must be Contact or Lead");
+            ?? throw new SandboxRequestException($"records[{index}]: attributes.type must be Contact, Lead or Account");
         var schema = schemas[type];
 
         string id;
@@ -118,6 +119,15 @@ public sealed class RecordStore(SandboxClock clock)
             record.Values["IsConverted"] = false;
         }
 
+        if (type == ObjectSchema.Account)
+        {
+            // An Account is a Person Account unless created as a business account; without Person Accounts it is always one.
+            record.Values.Remove("LastName");
+            record.Values["Name"] = "Sandbox";
+            record.Values["IsPersonAccount"] = settings.PersonAccountsEnabled;
+            record.Values["PersonHasOptedOutOfEmail"] = false;
+        }
+
         foreach (var property in json.EnumerateObject())
         {
             if (property.NameEquals("attributes") || property.NameEquals("type")
@@ -134,6 +144,13 @@ public sealed class RecordStore(SandboxClock clock)
             }
 
             record.Values[field.StorageKey] = value;
+        }
+
+        if (type == ObjectSchema.Account && record.Values["IsPersonAccount"] is true)
+        {
+            // A person account's name is its person's, and it must have a last name, as Salesforce requires.
+            record.Values.TryAdd("LastName", "Sandbox");
+            record.Values["Name"] = string.Join(' ', new[] { record.Values.GetValueOrDefault("FirstName") as string, record.Values["LastName"] as string }.Where(n => !string.IsNullOrEmpty(n)));
         }
 
         return record;

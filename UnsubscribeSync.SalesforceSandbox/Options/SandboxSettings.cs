@@ -46,6 +46,12 @@ public sealed class SandboxSettings
 
     public bool CustomFieldUpdateableOnLead { get; set; } = true;
 
+    /// <summary>
+    /// Whether the org has Person Accounts. Off, the describe of Account shows no PersonEmail, IsPersonAccount or
+    /// person fields, and queries or writes naming them fail with INVALID_FIELD, as in an org that never enabled them.
+    /// </summary>
+    public bool PersonAccountsEnabled { get; set; } = true;
+
     [Range(200, 2000)]
     public int DefaultPageSize { get; set; } = 2000;
 

@@ -155,7 +155,7 @@ public sealed class OpenApiContractTests : IAsyncLifetime
               {"id":"evt-new","email":"new@example.com"},
               {"id":"evt-bad","email":"not-an-address"},
               {"id":"","email":"x@example.com"},
-              {"id":"evt-warned","email":"warned@example.com","salesforceId":"0015g00000ABCde","source":"twitter"}
+              {"id":"evt-warned","email":"warned@example.com","salesforceId":"0065g00000ABCde","source":"twitter"}
             ]}
             """;
 

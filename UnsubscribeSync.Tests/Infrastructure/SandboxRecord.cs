@@ -3,7 +3,8 @@ using System.Text.Json.Nodes;
 namespace UnsubscribeSync.Tests.Infrastructure;
 
 /// <summary>
-/// A Contact or Lead to seed into the Salesforce sandbox. <paramref name="Fields"/> takes any other
+/// A Contact, Lead or (Person) Account to seed into the Salesforce sandbox; on an Account, <paramref name="Email"/> and
+/// <paramref name="HasOptedOutOfEmail"/> are its PersonEmail and PersonHasOptedOutOfEmail. <paramref name="Fields"/> takes any other
 /// known field (FirstName, IsDeleted, MasterRecordId, IsConverted, ConvertedContactId, the custom
 /// opt-out field, SystemModstamp …); values are serialized as JSON.
 /// </summary>
@@ -20,6 +21,9 @@ public sealed record SandboxRecord(
     public static SandboxRecord Lead(string? email = null, bool? optedOut = null, IReadOnlyDictionary<string, object?>? fields = null) =>
         new("Lead", email, HasOptedOutOfEmail: optedOut, Fields: fields);
 
+    public static SandboxRecord PersonAccount(string? email = null, bool? optedOut = null, IReadOnlyDictionary<string, object?>? fields = null) =>
+        new("Account", email, HasOptedOutOfEmail: optedOut, Fields: fields);
+
     internal JsonObject ToJson()
     {
         var json = new JsonObject { ["attributes"] = new JsonObject { ["type"] = Type } };
@@ -30,12 +34,12 @@ public sealed record SandboxRecord(
 
         if (Email is not null)
         {
-            json["Email"] = Email;
+            json[Type == "Account" ? "PersonEmail" : "Email"] = Email;
         }
 
         if (HasOptedOutOfEmail is { } optedOut)
         {
-            json["HasOptedOutOfEmail"] = optedOut;
+            json[Type == "Account" ? "PersonHasOptedOutOfEmail" : "HasOptedOutOfEmail"] = optedOut;
         }
 
         foreach (var (name, value) in Fields ?? new Dictionary<string, object?>())

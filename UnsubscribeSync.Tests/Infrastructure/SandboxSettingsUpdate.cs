@@ -17,6 +17,9 @@ public sealed record SandboxSettingsUpdate
 
     public bool? CustomFieldUpdateableOnLead { get; init; }
 
+    /// <summary>False: an org without Person Accounts (Account's describe lacks the person fields).</summary>
+    public bool? PersonAccountsEnabled { get; init; }
+
     /// <summary>Default query page size, 200..2000 (the <c>Sforce-Query-Options</c> header still wins).</summary>
     public int? DefaultPageSize { get; init; }
 

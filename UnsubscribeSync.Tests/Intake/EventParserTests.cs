@@ -42,6 +42,22 @@ public class EventParserTests
         Assert.Equal(Now, e.ReceivedAt);
     }
 
+    [Theory]
+    [InlineData("0015g00000ABCde")]
+    [InlineData("0015g00000ABCdeAAH")]
+    public void Parse_PersonAccountId_KeepsItAsAnAccountIdWithoutWarnings(string given)
+    {
+        // Act
+        var result = Parse($$"""{"id":"a","email":"a@b.co","salesforceId":"{{given}}"}""");
+
+        // Assert
+        var e = Assert.Single(result.Events);
+        Assert.Empty(result.Warnings);
+        Assert.Equal("0015g00000ABCdeAAH", e.SalesforceId?.Value);
+        Assert.Equal(SalesforceObjectType.PersonAccount, e.SalesforceId?.ObjectType);
+        Assert.Equal("Account", e.SalesforceId?.SObjectName);
+    }
+
     [Fact]
     public void Parse_MinimalEvent_DefaultsTypeAndOccurredAt()
     {
@@ -107,8 +123,8 @@ public class EventParserTests
     [Theory]
     [InlineData("""{"id":"a","email":"a@b.co","type":"delete"}""", "type", "must be \"unsubscribe\" or \"resubscribe\"; it was recorded as an unsubscribe")]
     [InlineData("""{"id":"a","email":"a@b.co","type":3}""", "type", "must be a string; it was recorded as an unsubscribe")]
-    [InlineData("""{"id":"a","email":"a@b.co","salesforceId":"0015g00000ABCde"}""", "salesforceId", "Account Id (001): Person Accounts are not supported yet")]
-    [InlineData("""{"id":"a","email":"a@b.co","salesforceId":"0015g00000ABCdeAAH"}""", "salesforceId", "Person Accounts are not supported yet; the event was recorded without it and awaits a Contact or Lead Id")]
+    [InlineData("""{"id":"a","email":"a@b.co","salesforceId":"0065g00000ABCde"}""", "salesforceId", "must be a Contact (003), Lead (00Q) or Person Account (001) Id")]
+    [InlineData("""{"id":"a","email":"a@b.co","salesforceId":"0065g00000ABCdeAAH"}""", "salesforceId", "Person Account (001) Id; the event was recorded without it and awaits a Salesforce Id")]
     [InlineData("""{"id":"a","email":"a@b.co","salesforceId":"0035g00000ABC"}""", "salesforceId", "15- or 18-character Salesforce Id; the event was recorded without it and awaits a Salesforce Id")]
     [InlineData("""{"id":"a","email":"a@b.co","salesforceId":"0035g00000ABCdeZZZ"}""", "salesforceId", "checksum")]
     [InlineData("""{"id":"a","email":"a@b.co","salesforceId":"0035g00000ABC-e"}""", "salesforceId", "letters and digits")]

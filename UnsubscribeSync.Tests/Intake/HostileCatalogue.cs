@@ -152,7 +152,8 @@ public static class HostileCatalogue
         yield return Case(Type, "resubscribe with a blank reason", Batch(H("\"type\":\"resubscribe\",\"occurredAt\":\"2026-11-28T10:00:00Z\",\"reason\":\"  \"")), Rejects(".reason"));
         yield return Case(Type, "resubscribe with everything it needs", Batch(H("\"type\":\"resubscribe\",\"occurredAt\":\"2026-11-28T10:00:00Z\",\"reason\":\"asked by phone\"")), Ok("h-1", "good-1"));
         yield return Case(Type, "salesforceId with a wrong checksum", Batch("""{"id":"h-1","email":"h@example.com","salesforceId":"0035g00000ABCdeZZZ"}"""), Warns(".salesforceId"));
-        yield return Case(Type, "salesforceId of an Account", Batch("""{"id":"h-1","email":"h@example.com","salesforceId":"0015g00000ABCde"}"""), Warns(".salesforceId"));
+        yield return Case(Type, "salesforceId of an Opportunity", Batch("""{"id":"h-1","email":"h@example.com","salesforceId":"0065g00000ABCde"}"""), Warns(".salesforceId"));
+        yield return Case(Type, "salesforceId of a Person Account", Batch("""{"id":"h-1","email":"h@example.com","salesforceId":"0015g00000ABCde"}"""), Ok("h-1", "good-1"));
         yield return Case(Type, "salesforceId lower-cased by a spreadsheet", Batch("""{"id":"h-1","email":"h@example.com","salesforceId":"0035g00000abcdeaah"}"""), Ok("h-1", "good-1"));
         yield return Case(Type, "salesforceId of a Lead", Batch("""{"id":"h-1","email":"h@example.com","salesforceId":"00Q5g00000ABCde"}"""), Ok("h-1", "good-1"));
         yield return Case(Type, "occurredAt as Unix seconds", Batch("""{"id":"h-1","email":"h@example.com","occurredAt":1764324000}"""), Warns(".occurredAt"));

@@ -69,7 +69,7 @@ public sealed class ReceiveUnsubscribesIntegrationTests : IAsyncLifetime
             {"unsubscribes":[
               {"id":"ok-1","email":"ok@example.com","salesforceId":"0035g00000ABCde"},
               {"id":"bad-1","email":"not-an-address","salesforceId":"0035g00000ABCdf"},
-              {"id":"ok-2","email":"late@example.com","occurredAt":"tomorrow","salesforceId":"0015g00000ABCde"}
+              {"id":"ok-2","email":"late@example.com","occurredAt":"tomorrow","salesforceId":"0065g00000ABCde"}
             ]}
             """;
 

@@ -59,8 +59,8 @@ public static class WebhookGenerators
         ["not-an-address", "a@b", "a@b@c.co", "h\u0000@example.com", "", "Jane <person1@example.com>", new string('l', 65) + "@example.com"]);
 
     public static readonly Pool SalesforceIds = new(
-        ["0035g00000ABCde", "0035g00000ABCdf", "0035g00000ABCdeAAH", "00Q5g00000ABCde", "0035g00000abcdeaah", ""],
-        ["0015g00000ABCde", "0035g00000ABCdeZZZ", "003' OR Id != '", "../../x"]);
+        ["0035g00000ABCde", "0035g00000ABCdf", "0035g00000ABCdeAAH", "00Q5g00000ABCde", "0035g00000abcdeaah", "0015g00000ABCde", ""],
+        ["0065g00000ABCde", "0035g00000ABCdeZZZ", "003' OR Id != '", "../../x"]);
 
     public static readonly Pool Times = new(
         ["2026-11-28T10:00:00Z", "2026-11-28T11:59:59.9999999Z", "2026-11-28T12:04:59+00:00", "2026-11-28T13:00:00+02:00", "2000-01-01T00:00:00Z", ""],

@@ -113,7 +113,7 @@ public class WebhookHandlerTests
     }
 
     [Theory]
-    [InlineData("\"salesforceId\":\"0015g00000ABCdeAAH\"", "salesforceId", "Person Accounts are not supported yet")]
+    [InlineData("\"salesforceId\":\"0065g00000ABCdeAAH\"", "salesforceId", "Contact (003), Lead (00Q) or Person Account (001) Id")]
     [InlineData("\"salesforceId\":\"0035g00000ABCdeZZZ\"", "salesforceId", "checksum")]
     [InlineData("\"salesforceId\":42", "salesforceId", "must be a string")]
     [InlineData("\"occurredAt\":\"2026-11-28T10:00:00\"", "occurredAt", "UTC offset")]

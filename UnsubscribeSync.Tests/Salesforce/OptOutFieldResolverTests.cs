@@ -194,6 +194,7 @@ public class OptOutFieldResolverTests
         await Assert.ThrowsAsync<SalesforceApiException>(() => resolver.ResolveAsync(Ct));
         client.DescribeAsync("Contact", Arg.Any<CancellationToken>()).Returns(new SObjectDescription("Contact", "Contact", [EmailOptOut]));
         client.DescribeAsync("Lead", Arg.Any<CancellationToken>()).Returns(new SObjectDescription("Lead", "Lead", [EmailOptOut]));
+        client.DescribeAsync("Account", Arg.Any<CancellationToken>()).Returns(new SObjectDescription("Account", "Account", []));
 
         // Act
         var resolution = await resolver.ResolveAsync(Ct);
@@ -202,11 +203,145 @@ public class OptOutFieldResolverTests
         Assert.True(resolution.IsUsable);
     }
 
-    private static ISalesforceClient Describing(IReadOnlyList<FieldDescription> contact, IReadOnlyList<FieldDescription> lead)
+    private static readonly FieldDescription[] PersonFields =
+    [
+        new("IsPersonAccount", "Is Person Account", "boolean", false, false),
+        new("PersonEmail", "Email", "email", true, false),
+        new("PersonHasOptedOutOfEmail", "Email Opt Out", "boolean", true, false),
+    ];
+
+    private static readonly FieldDescription Custom = new("MSC__Marketo_Sales_Opt_Out__c", "Marketo Sales Opt Out", "boolean", true, true);
+
+    private static readonly FieldDescription CustomOnAccount = new("MSC__Marketo_Sales_Opt_Out__pc", "Marketo Sales Opt Out", "boolean", true, true);
+
+    [Fact]
+    public async Task ResolveAsync_PersonAccountsAndEmailOptOut_WritesPersonHasOptedOutOfEmailOnAccount()
+    {
+        // Arrange
+        var client = Describing(contact: [EmailOptOut], lead: [EmailOptOut], account: PersonFields);
+        var resolver = CreateResolver(client, new SyncOptions { TargetField = OptOutTargetField.EmailOptOut });
+
+        // Act
+        var resolution = await resolver.ResolveAsync(Ct);
+
+        // Assert
+        Assert.True(resolution.IsUsable, string.Join("; ", resolution.Problems));
+        Assert.True(resolution.HasPersonAccounts);
+        Assert.Equal(new OptOutFieldStatus(SalesforceObjectType.PersonAccount, "PersonHasOptedOutOfEmail", true, true, true, null), resolution.For(SalesforceObjectType.PersonAccount));
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("MSC__Marketo_Sales_Opt_Out__c")]
+    public async Task ResolveAsync_PersonAccountsAndMarketoSalesOptOut_WritesThePcFormOnAccount(string? configured)
+    {
+        // Arrange: the Account also carries a business-level field with the same label, which is not the person's.
+        var companyDecoy = new FieldDescription("Company_Opt_Out__c", "Marketo Sales Opt Out", "boolean", true, true);
+        var client = Describing(contact: [EmailOptOut, Custom], lead: [EmailOptOut, Custom], account: [.. PersonFields, companyDecoy, CustomOnAccount]);
+        var resolver = CreateResolver(client, new SyncOptions { TargetField = OptOutTargetField.MarketoSalesOptOut, MarketoSalesOptOutField = configured });
+
+        // Act
+        var resolution = await resolver.ResolveAsync(Ct);
+
+        // Assert
+        Assert.True(resolution.IsUsable, string.Join("; ", resolution.Problems));
+        Assert.Equal("MSC__Marketo_Sales_Opt_Out__pc", resolution.For(SalesforceObjectType.PersonAccount).FieldName);
+        Assert.Equal("MSC__Marketo_Sales_Opt_Out__c", resolution.For(SalesforceObjectType.Contact).FieldName);
+    }
+
+    [Fact]
+    public async Task ResolveAsync_PersonAccountFieldReadOnly_ReportsItOnAccount()
+    {
+        // Arrange
+        var readOnly = CustomOnAccount with { Updateable = false };
+        var client = Describing(contact: [Custom], lead: [Custom], account: [.. PersonFields, readOnly]);
+        var resolver = CreateResolver(client, new SyncOptions { TargetField = OptOutTargetField.MarketoSalesOptOut });
+
+        // Act
+        var resolution = await resolver.ResolveAsync(Ct);
+
+        // Assert
+        Assert.True(resolution.Contact.IsUsable);
+        Assert.False(resolution.IsUsable);
+        Assert.Equal(
+            "field MSC__Marketo_Sales_Opt_Out__pc on Account (Person Account) is read-only for the integration user: grant Edit access to Account.MSC__Marketo_Sales_Opt_Out__pc in its permission set (field-level security)",
+            Assert.Single(resolution.Problems));
+    }
+
+    [Fact]
+    public async Task ResolveAsync_OrgWithoutPersonAccounts_IsUsableAndBlocksAccountIdsWithTheReason()
+    {
+        // Arrange: Account's describe shows no PersonEmail or IsPersonAccount.
+        var client = Describing(contact: [EmailOptOut], lead: [EmailOptOut]);
+        var resolver = CreateResolver(client, new SyncOptions());
+
+        // Act
+        var resolution = await resolver.ResolveAsync(Ct);
+
+        // Assert: not a problem with Contact and Lead, but an Account Id has nothing to be written to.
+        Assert.True(resolution.IsUsable);
+        Assert.False(resolution.HasPersonAccounts);
+        var account = resolution.For(SalesforceObjectType.PersonAccount);
+        Assert.False(account.IsUsable);
+        Assert.Contains("the org has no Person Accounts (the describe of Account shows no PersonEmail or IsPersonAccount field)", account.Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ResolveAsync_PersonAccountsOnButAbsent_ReportsAProblem()
+    {
+        // Arrange
+        var client = Describing(contact: [EmailOptOut], lead: [EmailOptOut]);
+        var resolver = CreateResolver(client, new SyncOptions { PersonAccounts = PersonAccountMode.On });
+
+        // Act
+        var resolution = await resolver.ResolveAsync(Ct);
+
+        // Assert
+        Assert.False(resolution.IsUsable);
+        Assert.StartsWith("Sync__PersonAccounts is On but the org has no Person Accounts", Assert.Single(resolution.Problems), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ResolveAsync_PersonAccountsOff_NeverDescribesAccount()
+    {
+        // Arrange
+        var client = Describing(contact: [EmailOptOut], lead: [EmailOptOut], account: PersonFields);
+        var resolver = CreateResolver(client, new SyncOptions { PersonAccounts = PersonAccountMode.Off });
+
+        // Act
+        var resolution = await resolver.ResolveAsync(Ct);
+
+        // Assert
+        Assert.False(resolution.HasPersonAccounts);
+        Assert.Contains("Sync__PersonAccounts=Off", resolution.For(SalesforceObjectType.PersonAccount).Problem, StringComparison.Ordinal);
+        await client.DidNotReceive().DescribeAsync("Account", Arg.Any<CancellationToken>());
+    }
+
+    [Fact]
+    public async Task ResolveAsync_AccountHiddenFromTheUser_TreatsItAsNoPersonAccounts()
+    {
+        // Arrange
+        var client = Describing(contact: [EmailOptOut], lead: [EmailOptOut]);
+        client.DescribeAsync("Account", Arg.Any<CancellationToken>())
+            .Returns(Task.FromException<SObjectDescription>(new SalesforceApiException("not found", SalesforceErrorKind.Permanent, System.Net.HttpStatusCode.NotFound, [new SalesforceError("NOT_FOUND", "The requested resource does not exist", [])])));
+        var resolver = CreateResolver(client, new SyncOptions());
+
+        // Act
+        var resolution = await resolver.ResolveAsync(Ct);
+
+        // Assert
+        Assert.True(resolution.IsUsable);
+        Assert.Contains("Account cannot be described for the integration user (NOT_FOUND)", resolution.For(SalesforceObjectType.PersonAccount).Problem, StringComparison.Ordinal);
+    }
+
+    private static ISalesforceClient Describing(IReadOnlyList<FieldDescription> contact, IReadOnlyList<FieldDescription> lead, IReadOnlyList<FieldDescription>? account = null)
     {
         var client = Substitute.For<ISalesforceClient>();
         client.DescribeAsync("Contact", Arg.Any<CancellationToken>()).Returns(new SObjectDescription("Contact", "Contact", contact));
         client.DescribeAsync("Lead", Arg.Any<CancellationToken>()).Returns(new SObjectDescription("Lead", "Lead", lead));
+
+        // Without person fields given, Account is described as in an org without Person Accounts.
+        client.DescribeAsync("Account", Arg.Any<CancellationToken>()).Returns(new SObjectDescription("Account", "Account", account ?? [new FieldDescription("Name", "Account Name", "string", true, false)]));
         return client;
     }
 
@@ -214,7 +349,7 @@ public class OptOutFieldResolverTests
     {
         return new OptOutFieldResolver(
             client,
-            Options.Create(new OptOutFieldOptions { Target = sync.TargetField, MarketoSalesOptOutField = sync.MarketoSalesOptOutField }),
+            Options.Create(new OptOutFieldOptions { Target = sync.TargetField, MarketoSalesOptOutField = sync.MarketoSalesOptOutField, PersonAccounts = sync.PersonAccounts }),
             Options.Create(new SalesforceOptions { FieldCacheLifetime = TimeSpan.FromMinutes(15) }),
             time ?? new FakeTimeProvider(),
             NullLogger<OptOutFieldResolver>.Instance);

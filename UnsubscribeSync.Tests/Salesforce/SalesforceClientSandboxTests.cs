@@ -350,7 +350,7 @@ public sealed class SalesforceClientSandboxTests(SalesforceSandboxFixture sandbo
         // Assert
         Assert.True(resolution.IsUsable, string.Join("; ", resolution.Problems));
         Assert.Equal(sandbox.CustomOptOutField, resolution.FieldName);
-        Assert.Equal(2, (await sandbox.Control.GetStatsAsync(Ct)).Describe);
+        Assert.Equal(3, (await sandbox.Control.GetStatsAsync(Ct)).Describe);
     }
 
     [Fact]
@@ -407,7 +407,7 @@ public sealed class SalesforceClientSandboxTests(SalesforceSandboxFixture sandbo
         // Assert
         Assert.True(resolution.IsUsable);
         Assert.Equal("HasOptedOutOfEmail", resolution.FieldName);
-        Assert.Equal(2, (await sandbox.Control.GetStatsAsync(Ct)).Describe);
+        Assert.Equal(3, (await sandbox.Control.GetStatsAsync(Ct)).Describe);
     }
 
     #endregion

@@ -21,17 +21,56 @@ public class SalesforceIdTests
     }
 
     [Fact]
-    public void TryParse_AccountId_RejectsByPrefix()
+    public void Parse_AccountId_IsPersonAccountOnAccount()
     {
         // Arrange
         const string account = "001D000000IRFma";
 
         // Act
-        var parsed = SalesforceId.TryParse(account, out _, out var error);
+        var id = SalesforceId.Parse(account);
+
+        // Assert
+        Assert.Equal("001D000000IRFmaIAH", id.Value);
+        Assert.Equal(SalesforceObjectType.PersonAccount, id.ObjectType);
+        Assert.Equal("Account", id.SObjectName);
+    }
+
+    [Fact]
+    public void TryParse_OtherObjectId_RejectsByPrefixNamingTheThreeAccepted()
+    {
+        // Arrange: an Opportunity.
+        const string opportunity = "006D000000IRFma";
+
+        // Act
+        var parsed = SalesforceId.TryParse(opportunity, out _, out var error);
 
         // Assert
         Assert.False(parsed);
-        Assert.Contains("Contact (003) or Lead (00Q)", error, StringComparison.Ordinal);
+        Assert.Equal("must be a Contact (003), Lead (00Q) or Person Account (001) Id", error);
+    }
+
+    [Theory]
+    [InlineData(SalesforceObjectType.Contact, "Contact", "Email", null)]
+    [InlineData(SalesforceObjectType.Lead, "Lead", "Email", "IsConverted = false")]
+    [InlineData(SalesforceObjectType.PersonAccount, "Account", "PersonEmail", "IsPersonAccount = true")]
+    public void ObjectType_EachType_NamesItsSObjectEmailFieldAndCondition(SalesforceObjectType type, string sObject, string email, string? condition)
+    {
+        // Act
+        // Assert
+        Assert.Equal(sObject, type.SObjectName());
+        Assert.Equal(email, type.EmailField());
+        Assert.Equal(condition, type.QueryCondition());
+    }
+
+    [Theory]
+    [InlineData("HasOptedOutOfEmail", "PersonHasOptedOutOfEmail")]
+    [InlineData("MSC__Marketo_Sales_Opt_Out__c", "MSC__Marketo_Sales_Opt_Out__pc")]
+    [InlineData("Sales_Opt_Out__c", "Sales_Opt_Out__pc")]
+    public void PersonAccountField_ContactField_IsItsPersonAccountForm(string contactField, string expected)
+    {
+        // Act
+        // Assert
+        Assert.Equal(expected, SalesforceObjectTypes.PersonAccountField(contactField));
     }
 
     [Theory]

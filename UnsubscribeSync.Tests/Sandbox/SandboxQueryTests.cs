@@ -93,7 +93,7 @@ public sealed class SandboxQueryTests(SalesforceSandboxFixture sandbox) : IClass
     [InlineData("SELECT Id FROM Contact WHERE Email = 'unterminated", "MALFORMED_QUERY")]
     [InlineData("SELECT Id, Nope__c FROM Contact", "INVALID_FIELD")]
     [InlineData("SELECT Id FROM Contact WHERE HasOptedOutOfEmail = 'true'", "INVALID_FIELD")]
-    [InlineData("SELECT Id FROM Account", "INVALID_TYPE")]
+    [InlineData("SELECT Id FROM Opportunity", "INVALID_TYPE")]
     public async Task Query_InvalidSoql_Returns400WithSalesforceCode(string soql, string errorCode)
     {
         // Arrange

@@ -109,6 +109,9 @@ public static class HostingExtensions
         services.TryAddSingleton<IPushService, PushService>();
         services.AddNightlySync(configuration);
         services.AddConsent(configuration);
+
+        // Issue 15: the tamper-evident audit chain (docs/audit-chain.md).
+        services.AddAuditChain(configuration);
         return services;
     }
 }

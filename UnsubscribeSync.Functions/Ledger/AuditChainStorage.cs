@@ -29,12 +29,12 @@ public sealed class AuditChainPendingEntity : ITableEntity
     public string EntryId { get; set; } = string.Empty;
 }
 
-/// <summary>Where the audit chain lives: the container of daily blobs and the pending table.</summary>
-public sealed class AuditChainStorage(BlobContainerClient container, TableClient pending)
+/// <summary>Where the audit chain lives: the container of daily blobs and the pending table (none for the read-only verifier).</summary>
+public sealed class AuditChainStorage(BlobContainerClient container, TableClient? pending = null)
 {
     public BlobContainerClient Container { get; } = container;
 
-    public TableClient Pending { get; } = pending;
+    public TableClient Pending => pending ?? throw new InvalidOperationException("This audit chain storage is for reading only: it has no pending table.");
 
     public static AuditChainStorage Create(BlobServiceClient blobs, StorageClients clients, IOptions<AuditChainOptions> options) =>
         new(blobs.GetBlobContainerClient(options.Value.Container), clients.Tables.GetTableClient(options.Value.PendingTable));

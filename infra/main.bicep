@@ -461,6 +461,9 @@ output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
 @description('Name of the Key Vault that holds the Salesforce and webhook secrets.')
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
 
+@description('Name of the storage account (the audit chain verifier reads its audit-chain container).')
+output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
+
 @description('Client id of the app\'s user-assigned managed identity.')
 output AZURE_MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
 

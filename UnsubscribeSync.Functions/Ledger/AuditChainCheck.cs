@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using UnsubscribeSync.Functions.Storage;
 
 namespace UnsubscribeSync.Functions.Ledger;
 
@@ -43,9 +42,22 @@ public sealed partial class AuditChainCheck(IAuditChain chain, AuditChainVerifie
     public async Task<AuditChainSummary> CheckAsync(DateOnly day, CancellationToken cancellationToken)
     {
         var dayName = AuditChainFormat.DayName(day);
+        var repaired = 0;
+        string? repairError = null;
         try
         {
-            var repaired = await chain.RepairAsync(day, cancellationToken);
+            repaired = await chain.RepairAsync(day, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // A repair that cannot append (storage, or a last line someone damaged) must not stop the verification,
+            // which says what is wrong, nor the run's close: its pending rows stay for the next night.
+            Log.NotRepaired(logger, ex, dayName);
+            repairError = ex.Message;
+        }
+
+        try
+        {
             var result = await verifier.VerifyAsync(day, cancellationToken);
             if (result.Break is { } broken)
             {
@@ -66,13 +78,14 @@ public sealed partial class AuditChainCheck(IAuditChain chain, AuditChainVerifie
                 LastHash = result.LastHash,
                 Repaired = repaired,
                 Break = result.Break?.ToString(),
+                Error = repairError is null ? null : "repair failed: " + repairError,
             };
         }
-        catch (Exception ex) when (StorageUnavailableException.IsUnavailable(ex, cancellationToken) || ex is Azure.RequestFailedException)
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             // The sync's own work must not fail over the check: the report says it was not done, and why.
             Log.NotVerified(logger, ex, dayName);
-            return new AuditChainSummary { Day = dayName, Verified = false, Error = ex.Message };
+            return new AuditChainSummary { Day = dayName, Verified = false, Repaired = repaired, Error = ex.Message };
         }
     }
 
@@ -86,5 +99,8 @@ public sealed partial class AuditChainCheck(IAuditChain chain, AuditChainVerifie
 
         [LoggerMessage(EventId = 474, Level = LogLevel.Warning, Message = "Audit chain {Day} could not be verified")]
         public static partial void NotVerified(ILogger logger, Exception exception, string day);
+
+        [LoggerMessage(EventId = 475, Level = LogLevel.Warning, Message = "Audit chain {Day}: its pending entries could not be appended; they stay pending for the next night")]
+        public static partial void NotRepaired(ILogger logger, Exception exception, string day);
     }
 }

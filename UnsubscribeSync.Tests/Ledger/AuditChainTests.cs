@@ -260,6 +260,29 @@ public sealed class AuditChainTests : IAsyncLifetime
         Assert.Contains($"{blobName} line 1", broken.Break, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task CheckAsync_LastLineDamagedWithEntriesPending_ReportsBreakInsteadOfThrowing()
+    {
+        // Arrange: the last line is no longer a chain line, so no writer can chain to it; an entry waits for the repair.
+        var writer = Writer();
+        await AppendAsync(writer, Entry("a"));
+        var blobName = AuditChainFormat.BlobName(Day, 0);
+        var lines = await LinesAsync(blobName);
+        await RewriteAsync(blobName, [lines[0], "not json"]);
+        var fresh = Writer();
+        await fresh.MarkPendingAsync(Entry("waiting", 2), Ct);
+        var check = new AuditChainCheck(fresh, Verifier, NullLogger<AuditChainCheck>.Instance);
+
+        // Act
+        var summary = await check.CheckAsync(Day, Ct);
+
+        // Assert
+        Assert.Equal((true, (bool?)false, 1L), (summary.Verified, summary.Intact, summary.Lines));
+        Assert.Contains($"{blobName} line 2", summary.Break, StringComparison.Ordinal);
+        Assert.StartsWith("repair failed", summary.Error, StringComparison.Ordinal);
+        Assert.Single(await _chainStorage.Pending.QueryAsync<TableEntity>(cancellationToken: Ct).ToListAsync(Ct));
+    }
+
     /// <summary>Marks the entry pending as the real chain does, then "crashes": the line is never appended.</summary>
     private sealed class CrashBeforeAppend(IAuditChain inner) : IAuditChain
     {

@@ -164,6 +164,47 @@ param consentFeedSweepSchedule string = '0 */15 * * * *'
 @description('Notify__Url: https URL the sender receives signed notifications of consent changes it did not make itself (azd: NOTIFY_URL). Empty: no notifications (the change feed still has every change). When set, Notify__SigningSecret references Key Vault secret notify-signing-secret.')
 param notifyUrl string = ''
 
+// ---------------------------------------------------------------- hardening (issue 15, docs/deploy.md "Network modes")
+
+@description('public: storage and Key Vault accept traffic from any network (authenticated with Entra ID), as before. private: a VNet, Flex Consumption VNet integration, private endpoints and DNS for blob, queue, table and Key Vault, and public network access disabled on storage and Key Vault. The webhook stays public either way.')
+@allowed([
+  'public'
+  'private'
+])
+param networkMode string = 'public'
+
+@description('Address space of the VNet (networkMode private).')
+param vnetAddressPrefix string = '10.40.0.0/16'
+
+@description('Subnet the function app integrates with (networkMode private); at least /27, delegated to Microsoft.App/environments.')
+param appSubnetPrefix string = '10.40.0.0/24'
+
+@description('Subnet of the private endpoints (networkMode private).')
+param privateEndpointSubnetPrefix string = '10.40.1.0/24'
+
+@description('Storage redundancy. Standard_ZRS (three zones of the region) is the default; use Standard_LRS in a region without availability zones, or a GZRS/GRS SKU for a copy in the paired region.')
+@allowed([
+  'Standard_LRS'
+  'Standard_ZRS'
+  'Standard_GRS'
+  'Standard_GZRS'
+  'Standard_RAGRS'
+  'Standard_RAGZRS'
+])
+param storageSku string = 'Standard_ZRS'
+
+@description('Days every audit chain blob stays immutable (WORM, time-based retention with protected appends).')
+@minValue(1)
+@maxValue(146000)
+param auditRetentionDays int = 2557
+
+@description('resource (default): each storage data role on its own container, queue or table; the audit container only appendable. account: the three data roles on the whole account, a fallback if a host feature needs more.')
+@allowed([
+  'resource'
+  'account'
+])
+param storageRoleScope string = 'resource'
+
 // ---------------------------------------------------------------- optional secret seeds
 
 @description('Optional: seeds Key Vault secret salesforce-client-secret (ClientCredentials flow). Empty: set it after deployment.')
@@ -323,8 +364,17 @@ module storage 'modules/storage.bicep' = {
       'SyncRuns'
       'SyncState'
       'ConsentFeed'
+      'AuditChainPending'
     ]
     appPrincipalId: identity.outputs.principalId
+    skuName: storageSku
+    auditContainerName: 'audit-chain'
+    auditRetentionDays: auditRetentionDays
+    roleScope: storageRoleScope
+    publicNetworkAccess: networkMode == 'public'
+    operatorPrincipalId: principalId
+    operatorPrincipalType: principalType
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsId
   }
 }
 
@@ -338,6 +388,8 @@ module keyVault 'modules/keyvault.bicep' = {
     enablePurgeProtection: enableKeyVaultPurgeProtection
     softDeleteRetentionInDays: keyVaultSoftDeleteRetentionInDays
     appPrincipalId: identity.outputs.principalId
+    publicNetworkAccess: networkMode == 'public'
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsId
     operatorPrincipalId: principalId
     operatorPrincipalType: principalType
     secrets: {
@@ -349,6 +401,21 @@ module keyVault 'modules/keyvault.bicep' = {
       '${secretNames.consentPreviousApiKey}': consentPreviousApiKey
       '${secretNames.notifySigningSecret}': notifySigningSecret
     }
+  }
+}
+
+module network 'modules/network.bicep' = if (networkMode == 'private') {
+  name: 'network'
+  scope: rg
+  params: {
+    name: 'vnet-${resourceToken}'
+    location: location
+    tags: tags
+    addressPrefix: vnetAddressPrefix
+    appSubnetPrefix: appSubnetPrefix
+    endpointSubnetPrefix: privateEndpointSubnetPrefix
+    storageAccountId: storage.outputs.id
+    keyVaultId: keyVault.outputs.id
   }
 }
 
@@ -372,6 +439,7 @@ module functionApp 'modules/functionapp.bicep' = {
     keyVaultUri: keyVault.outputs.uri
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
+    virtualNetworkSubnetId: networkMode == 'private' ? network!.outputs.appSubnetId : ''
     settings: settings
     keyVaultSettings: keyVaultSettings
   }
@@ -393,6 +461,9 @@ output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
 
 @description('Name of the Key Vault that holds the Salesforce and webhook secrets.')
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
+
+@description('Name of the storage account (the audit chain verifier reads its audit-chain container).')
+output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
 
 @description('Client id of the app\'s user-assigned managed identity.')
 output AZURE_MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId

@@ -5,7 +5,8 @@
 #
 # The Bicep CLI comes from the NuGet package Azure.Bicep.CommandLine.<rid> (version pinned in
 # infra/tools/BicepCli.proj), restored into .tools/nuget (git-ignored) on first use.
-# Prints one summary line: "infra: N bicep files compiled, 0 warnings" (or "infra: FAILED: ..." on stderr).
+# Also builds and lints each infra/*.bicepparam (one per network mode).
+# Prints one summary line: "infra: N bicep files and M parameter files compiled, 0 warnings" (or "infra: FAILED: ..." on stderr).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -57,6 +58,15 @@ lint_pid=$!
 wait "$build_pid" || status=1
 wait "$lint_pid" || status=1
 
+# Each network mode has its parameter file (infra/main.<mode>.bicepparam): building and linting it checks that
+# mode's values against main.bicep (allowed values, types, required parameters), so both modes stay deployable.
+mapfile -t param_files < <(find infra -maxdepth 1 -name '*.bicepparam' | sort)
+for param_file in "${param_files[@]}"; do
+  base="$(basename "$param_file" .bicepparam)"
+  "$bicep" build-params "$param_file" --outfile "$out/params-$base.json" >>"$out/build.log" 2>&1 || status=1
+  "$bicep" lint "$param_file" >>"$out/lint.log" 2>&1 || status=1
+done
+
 # Build and lint report the same linter findings, and linting main.bicep reports its modules' too.
 diagnostics="$(cat "$out/build.log" "$out/lint.log" | grep -E '\) : (Warning|Error) ' | sed "s|^$root/||" | sort -u || true)"
 warnings="$(grep -c ' : Warning ' <<<"$diagnostics" || true)"
@@ -91,7 +101,7 @@ elif [ "$errors" -eq 0 ] && [ -f infra/main.parameters.json ]; then
 fi
 
 if [ "$warnings" -ne 0 ] || [ "$errors" -ne 0 ]; then
-  echo "infra: FAILED: ${#files[@]} bicep files, $warnings warnings, $errors errors (Bicep $version)" >&2
+  echo "infra: FAILED: ${#files[@]} bicep files, ${#param_files[@]} parameter files, $warnings warnings, $errors errors (Bicep $version)" >&2
   exit 1
 fi
-echo "infra: ${#files[@]} bicep files compiled, 0 warnings (Bicep $version)"
+echo "infra: ${#files[@]} bicep files and ${#param_files[@]} parameter files (network modes) compiled, 0 warnings (Bicep $version)"

@@ -112,6 +112,9 @@ public static class HostingExtensions
         services.AddNightlySync(configuration);
         services.AddConsent(configuration);
         services.AddStatus(configuration);
+
+        // The tamper-evident copy of the audit trail (docs/audit-chain.md).
+        services.AddAuditChain(configuration);
         return services;
     }
 }

@@ -17,8 +17,12 @@ public interface IAuditLog
     IAsyncEnumerable<AuditEntity> ReadAsync(string emailKey, CancellationToken cancellationToken);
 }
 
-/// <inheritdoc />
-public sealed class AuditLog(StorageClients clients, IOptions<StorageOptions> options) : IAuditLog
+/// <summary>
+/// The Audit table, the index for per-address reads; with <paramref name="chain"/> every entry is also a line of the
+/// day's hash chain. Order: the pending row first, then the Audit row, then the line (which clears the pending row), so
+/// a crash anywhere leaves either nothing or a pending row the nightly repair finishes.
+/// </summary>
+public sealed class AuditLog(StorageClients clients, IOptions<StorageOptions> options, IAuditChain? chain = null) : IAuditLog
 {
     private TableClient Table => clients.Tables.GetTableClient(options.Value.AuditTable);
 
@@ -32,13 +36,25 @@ public sealed class AuditLog(StorageClients clients, IOptions<StorageOptions> op
 
     public async Task AppendAsync(AuditEntity entry, CancellationToken cancellationToken)
     {
+        if (chain is not null)
+        {
+            await chain.MarkPendingAsync(entry, cancellationToken);
+        }
+
         try
         {
             await Table.AddEntityAsync(entry, cancellationToken);
         }
         catch (RequestFailedException ex) when (ex.Status == 409)
         {
-            // Already recorded by an earlier attempt of the same event: evidence is never rewritten.
+            // Already recorded by an earlier attempt of the same event: evidence is never rewritten. Whether that attempt
+            // also chained it is unknown, so its pending row is left for the repair, which appends only a missing line.
+            return;
+        }
+
+        if (chain is not null)
+        {
+            await chain.TryAppendAsync(entry, cancellationToken);
         }
     }
 

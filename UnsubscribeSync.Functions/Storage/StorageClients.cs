@@ -66,7 +66,7 @@ public sealed class StorageClients(TableServiceClient tables, QueueServiceClient
             new QueueServiceClient(connectionString, QueueOptions()));
     }
 
-    private static TokenCredential CreateCredential(string? kind, string? clientId)
+    internal static TokenCredential CreateCredential(string? kind, string? clientId)
     {
         if (string.Equals(kind, "managedidentity", StringComparison.OrdinalIgnoreCase))
         {

@@ -78,6 +78,9 @@ public sealed class SyncCounters
     /// <summary>The highest SystemModstamp the inbound pass saw.</summary>
     public DateTimeOffset? HighestSystemModstamp { get; set; }
 
+    /// <summary>The audit chain of the day before the run: repaired and verified when the run closed (null: not checked).</summary>
+    public AuditChainSummary? AuditChain { get; set; }
+
     public int Failed => FailedByCode.Values.Sum();
 
     public void AddFailure(string? code, int count = 1)

@@ -1,12 +1,14 @@
 using Microsoft.Extensions.Logging;
+using UnsubscribeSync.Functions.Ledger;
 
 namespace UnsubscribeSync.Functions.Sync;
 
 /// <summary>
 /// Closes a run whose batches have all reported: sums the report, moves the watermark (only when the
-/// inbound pass read everything), marks the run completed and frees the lease. Safe to repeat.
+/// inbound pass read everything), notes the check of the previous day's audit chain in the report, marks the run
+/// completed and frees the lease. Safe to repeat.
 /// </summary>
-public sealed partial class SyncRunCloser(SyncRunStore store, ILogger<SyncRunCloser> logger)
+public sealed partial class SyncRunCloser(SyncRunStore store, ILogger<SyncRunCloser> logger, IAuditChainCheck? auditChain = null)
 {
     public async Task<SyncRunReport?> CloseAsync(string runId, CancellationToken cancellationToken)
     {
@@ -17,6 +19,12 @@ public sealed partial class SyncRunCloser(SyncRunStore store, ILogger<SyncRunClo
         }
 
         var counters = await store.SumResultsAsync(runId, cancellationToken);
+
+        // Yesterday as the run saw it, so a repeated close checks the same day: a finished day's chain no longer grows.
+        if (auditChain is not null)
+        {
+            counters.AuditChain = await auditChain.CheckAsync(DateOnly.FromDateTime(run.Until.UtcDateTime).AddDays(-1), cancellationToken);
+        }
 
         // A run that skipped part of the inbound pass keeps the old watermark, so the next run reads those changes again.
         var advance = !run.BudgetStopped && !run.InboundIncomplete && !run.IsIntakesOnly;

@@ -26,6 +26,9 @@ public static class AppServices
         ["ConsentFeedQueueName"] = storage.Names.ConsentFeedQueue,
         ["NotifyQueueName"] = storage.Names.NotifyQueue,
         ["NightlySyncSchedule"] = "0 0 4 * * *",
+        // Issue 15: each test's own audit chain, beside its own Audit table.
+        ["AuditChain:Container"] = storage.Names.AuditTable.ToLowerInvariant(),
+        ["AuditChain:PendingTable"] = storage.Names.AuditTable + "Pending",
         // Without a sandbox, Salesforce settings are valid but unused (tests that never reach Salesforce).
         ["Salesforce:LoginUrl"] = sandbox?.BaseAddress.ToString() ?? "https://example.my.salesforce.com",
         ["Salesforce:ClientId"] = sandbox?.ClientId ?? "unused",

@@ -52,6 +52,9 @@ param instanceMemoryMB int
 @maxValue(1000)
 param maximumInstanceCount int
 
+@description('Subnet for outbound VNet integration (networkMode private). Empty: none.')
+param virtualNetworkSubnetId string
+
 @description('Every app setting except the storage, monitoring, identity and Key Vault ones computed here.')
 param settings { *: string }
 
@@ -91,8 +94,12 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
     serverFarmId: plan.id
     httpsOnly: true
     keyVaultReferenceIdentity: identityId
+    // Private mode: outbound calls (storage, Key Vault, and so Salesforce too) leave through the VNet, where the
+    // private endpoints resolve; inbound (the webhook) still reaches the public host name.
+    virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
     siteConfig: {
       minTlsVersion: '1.2'
+      vnetRouteAllEnabled: !empty(virtualNetworkSubnetId)
     }
     functionAppConfig: {
       deployment: {

@@ -35,6 +35,12 @@ param operatorPrincipalId string
 ])
 param operatorPrincipalType string
 
+@description('false: public network access is disabled (private endpoint only).')
+param publicNetworkAccess bool
+
+@description('Resource id of the Log Analytics workspace for the vault\'s diagnostic settings.')
+param logAnalyticsWorkspaceId string
+
 @description('Secrets to create, name -> value; entries with an empty value are skipped.')
 @secure()
 param secrets { *: string }
@@ -57,10 +63,10 @@ resource vault 'Microsoft.KeyVault/vaults@2025-05-01' = {
     softDeleteRetentionInDays: softDeleteRetentionInDays
     // The service rejects an explicit false: leave it unset unless it is wanted.
     enablePurgeProtection: enablePurgeProtection ? true : null
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: publicNetworkAccess ? 'Enabled' : 'Disabled'
     networkAcls: {
       bypass: 'AzureServices'
-      defaultAction: 'Allow'
+      defaultAction: publicNetworkAccess ? 'Allow' : 'Deny'
     }
   }
 }
@@ -95,6 +101,30 @@ resource operatorSecretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04
     principalType: operatorPrincipalType
   }
 }
+
+// Every secret read (the app resolving its references, an operator reading a key) lands in Log Analytics.
+resource vaultDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: vault
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
+      {
+        categoryGroup: 'audit'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
+  }
+}
+
+@description('Resource id of the vault (for its private endpoint).')
+output id string = vault.id
 
 @description('Name of the vault.')
 output name string = vault.name

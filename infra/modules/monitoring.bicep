@@ -62,3 +62,6 @@ output applicationInsightsName string = applicationInsights.name
 
 @description('Name of the Log Analytics workspace.')
 output logAnalyticsName string = logAnalytics.name
+
+@description('Resource id of the Log Analytics workspace (diagnostic settings send to it).')
+output logAnalyticsId string = logAnalytics.id

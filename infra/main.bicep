@@ -205,6 +205,24 @@ param auditRetentionDays int = 2557
 ])
 param storageRoleScope string = 'resource'
 
+// ---------------------------------------------------------------- the admin's view: sign-in and alerts (issue 13, docs/deploy.md)
+
+@description('Put App Service Authentication (Entra ID sign-in) in front of the status page and status API. Machine-called paths (the webhook, the consent API, the host admin API) are excluded. Needs statusPageAuthClientId. false: nothing is deployed.')
+param statusPageAuth bool = false
+
+@description('Application (client) id of the Entra app registration people sign in to for the status page (azd: STATUS_PAGE_AUTH_CLIENT_ID). Used only with statusPageAuth.')
+param statusPageAuthClientId string = ''
+
+@description('Entra tenant of that app registration. Empty: the subscription\'s tenant.')
+param statusPageAuthTenantId string = ''
+
+@description('E-mail address the Azure Monitor alerts go to (azd: ALERT_EMAIL). Empty: no action group and no alert rules are deployed.')
+param alertEmail string = ''
+
+@description('Permanent push failures within 6 hours (and over twice the recent average) that raise the "failed links rising" alert.')
+@minValue(1)
+param failedLinksAlertThreshold int = 10
+
 // ---------------------------------------------------------------- optional secret seeds
 
 @description('Optional: seeds Key Vault secret salesforce-client-secret (ClientCredentials flow). Empty: set it after deployment.')
@@ -442,6 +460,40 @@ module functionApp 'modules/functionapp.bicep' = {
     virtualNetworkSubnetId: networkMode == 'private' ? network!.outputs.appSubnetId : ''
     settings: settings
     keyVaultSettings: keyVaultSettings
+  }
+}
+
+// Easy Auth protects by default: every path not listed here needs a sign-in (the status page and API included).
+// scripts/check-infra.sh asserts this list against the compiled template.
+var statusPageAuthExcludedPaths = [
+  '/api/unsubscribes'
+  '/api/consent/*'
+  '/admin/*'
+  '/runtime/webhooks/*'
+]
+
+module statusPageAuthentication 'modules/auth.bicep' = if (statusPageAuth) {
+  name: 'auth'
+  scope: rg
+  params: {
+    appName: functionApp.outputs.name
+    clientId: statusPageAuthClientId
+    tenantId: empty(statusPageAuthTenantId) ? tenant().tenantId : statusPageAuthTenantId
+    excludedPaths: statusPageAuthExcludedPaths
+  }
+}
+
+module alerts 'modules/alerts.bicep' = if (!empty(alertEmail)) {
+  name: 'alerts'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    nameSuffix: resourceToken
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    alertEmail: alertEmail
+    nightlySyncEnabled: nightlySyncEnabled
+    failedLinksThreshold: failedLinksAlertThreshold
   }
 }
 

@@ -5,7 +5,8 @@
 #
 # The Bicep CLI comes from the NuGet package Azure.Bicep.CommandLine.<rid> (version pinned in
 # infra/tools/BicepCli.proj), restored into .tools/nuget (git-ignored) on first use.
-# Also builds and lints each infra/*.bicepparam (one per network mode).
+# Also builds and lints each infra/*.bicepparam (one per network mode), and checks from the compiled template which
+# paths App Service Authentication leaves open and that every infra/alerts/*.kql is an alert rule's query.
 # Prints one summary line: "infra: N bicep files and M parameter files compiled, 0 warnings" (or "infra: FAILED: ..." on stderr).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -98,6 +99,103 @@ elif [ "$errors" -eq 0 ] && [ -f infra/main.parameters.json ]; then
     problems.forEach(p => console.error(p));
     process.exit(Math.min(problems.length, 100));
   ' "$out/arm/main.json" infra/main.parameters.json || errors=$((errors + $?))
+fi
+
+# Which paths App Service Authentication (infra/modules/auth.bicep) lets through without a sign-in, read from the
+# compiled template: the webhook and the consent API must stay open (their callers cannot sign in; they have their own
+# keys), the status page and API must not be, and every HTTP route in UnsubscribeSync.Functions/Functions must be one
+# or the other on purpose. Also checks that every infra/alerts/*.kql is the query of an alert rule.
+# Prints the table, so CI shows what is protected.
+if [ "$errors" -eq 0 ] && ! command -v python3 >/dev/null 2>&1; then
+  echo "check-infra: python3 not found, sign-in paths and alert queries not checked" >&2
+elif [ "$errors" -eq 0 ]; then
+  python3 - "$out/arm/main.json" UnsubscribeSync.Functions/Functions infra/alerts <<'PY' || errors=$((errors + 1))
+import glob, json, os, re, sys
+
+template = json.load(open(sys.argv[1], encoding="utf-8"))
+problems = []
+
+excluded = template.get("variables", {}).get("statusPageAuthExcludedPaths")
+if not isinstance(excluded, list):
+    sys.exit("infra/main.bicep: variable statusPageAuthExcludedPaths (the Easy Auth excluded paths) not found")
+
+# The auth module must pass that list on and require a sign-in with a redirect for everything else.
+def walk(node):
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from walk(value)
+
+auth = [r for r in walk(template) if r.get("type") == "Microsoft.Web/sites/config" and "authsettingsV2" in str(r.get("name"))]
+module = [r for r in walk(template) if r.get("type") == "Microsoft.Resources/deployments" and r.get("name") == "auth"]
+if len(auth) != 1 or len(module) != 1:
+    problems.append(f"expected one authsettingsV2 resource in one 'auth' module, found {len(auth)} in {len(module)}")
+else:
+    validation = auth[0]["properties"]["globalValidation"]
+    if validation.get("requireAuthentication") is not True:
+        problems.append("authsettingsV2: globalValidation.requireAuthentication is not true")
+    if validation.get("unauthenticatedClientAction") != "RedirectToLoginPage":
+        problems.append("authsettingsV2: unauthenticatedClientAction is not RedirectToLoginPage")
+    passed = module[0]["properties"]["parameters"].get("excludedPaths", {}).get("value")
+    if validation.get("excludedPaths") != "[parameters('excludedPaths')]" or passed != "[variables('statusPageAuthExcludedPaths')]":
+        problems.append("authsettingsV2: excludedPaths does not come from statusPageAuthExcludedPaths")
+
+def open_by(path):
+    """The excluded entry that lets path through without a sign-in, or None."""
+    for entry in excluded:
+        if entry == path or (entry.endswith("/*") and path.startswith(entry[:-1])):
+            return entry
+    return None
+
+# Every HTTP route of the app (the host's route prefix is api).
+routes = {}
+for source in sorted(glob.glob(os.path.join(sys.argv[2], "*.cs"))):
+    for match in re.finditer(r'HttpTrigger\([^)]*Route\s*=\s*"([^"]+)"', open(source, encoding="utf-8").read()):
+        routes["/api/" + match.group(1)] = os.path.basename(source)[:-3]
+must_be_open = {"/api/unsubscribes": "Marketo webhook: function key + signature",
+                "/api/consent/{email}": "consent API: function key + X-Consent-Key",
+                "/api/consent/changes": "consent API: function key + X-Consent-Key"}
+must_sign_in = {"/api/status", "/api/status/page"}
+for route in sorted(set(routes) | set(must_be_open) | must_sign_in):
+    entry = open_by(route)
+    if route in must_be_open and entry is None:
+        problems.append(f"{route} ({must_be_open[route]}) would need an Entra sign-in its caller cannot do: add it to statusPageAuthExcludedPaths")
+    if route in must_sign_in and entry is not None:
+        problems.append(f"{route} must need a sign-in, but {entry} lets it through")
+    if route not in must_be_open and route not in must_sign_in:
+        problems.append(f"{route} ({routes[route]}) is new: list it in scripts/check-infra.sh as open (machine-called) or sign-in")
+    if route not in routes:
+        problems.append(f"{route} is listed here but no function has that route")
+    print(f"  {'open   ' if entry else 'sign-in'} {route}" + (f"  (excluded by {entry})" if entry else ""))
+
+# Alert queries: each file is loaded by a rule (loadTextContent puts its text, verbatim, into the compiled template).
+def strings(node):
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for value in node.values():
+            yield from strings(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from strings(value)
+
+texts = set(strings(template))
+kql = sorted(glob.glob(os.path.join(sys.argv[3], "*.kql")))
+for path in kql:
+    if open(path, encoding="utf-8").read() not in texts:
+        problems.append(f"infra/alerts/{os.path.basename(path)} is not loaded by any alert rule")
+rules = [r for r in walk(template) if r.get("type") == "Microsoft.Insights/scheduledQueryRules"]
+if kql and not rules:
+    problems.append("no Microsoft.Insights/scheduledQueryRules resource in the template")
+print(f"  alert queries loaded by the alert rules: {', '.join(os.path.basename(p)[:-4] for p in kql)}")
+
+for p in problems:
+    print("check-infra: " + p, file=sys.stderr)
+sys.exit(1 if problems else 0)
+PY
 fi
 
 if [ "$warnings" -ne 0 ] || [ "$errors" -ne 0 ]; then

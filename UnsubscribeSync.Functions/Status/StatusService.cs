@@ -1,7 +1,6 @@
 using System.Globalization;
 using Azure;
 using Azure.Data.Tables;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using UnsubscribeSync.Functions.Configuration;
@@ -10,6 +9,12 @@ using UnsubscribeSync.Functions.Storage;
 using UnsubscribeSync.Functions.Sync;
 
 namespace UnsubscribeSync.Functions.Status;
+
+/// <summary>
+/// The timer's <c>NightlySyncSchedule</c> app setting as the host resolves it, captured at registration: the worker's
+/// container does not always hold <c>IConfiguration</c> (test hosts, tools), and the status only reports it.
+/// </summary>
+public sealed record NightlyScheduleSetting(string? Value);
 
 /// <summary>
 /// Builds the administrator's view: the seed's requirements as checks, the ledger's counts (from the census snapshot,
@@ -22,7 +27,7 @@ public sealed partial class StatusService(
     IOptions<StorageOptions> storage,
     IOptions<SyncOptions> sync,
     IOptions<AdminOptions> admin,
-    IConfiguration configuration,
+    NightlyScheduleSetting nightlySchedule,
     LedgerCensus census,
     IOptOutFieldResolver fields,
     ISalesforceApiUsage apiUsage,
@@ -93,7 +98,7 @@ public sealed partial class StatusService(
         return report;
     }
 
-    private string? Schedule => configuration["NightlySyncSchedule"];
+    private string? Schedule => nightlySchedule.Value;
 
     private async Task<bool> CheckSignInAsync(List<StatusCheck> checks, CancellationToken cancellationToken)
     {

@@ -31,6 +31,7 @@ public static class StatusServiceCollectionExtensions
         services.TryAddSingleton<ISalesforceSignIn, SalesforceSignIn>();
         services.TryAddSingleton<AdminAccess>();
         services.TryAddSingleton<LedgerCensus>();
+        services.TryAddSingleton(new NightlyScheduleSetting(configuration["NightlySyncSchedule"]));
         services.TryAddSingleton<StatusService>();
         services.TryAddSingleton<StatusHandler>();
         return services;

@@ -48,7 +48,8 @@ public class PushTargetReportTests
         await report.StartAsync(TestContext.Current.CancellationToken);
 
         // Assert
-        var record = Assert.Single(logger.Collector.GetSnapshot());
+        // The push target's own line (410 or 411); the person-account line beside it has its own test.
+        var record = Assert.Single(logger.Collector.GetSnapshot(), r => r.Id.Id is 410 or 411);
         Assert.Equal(level, record.Level);
         Assert.Equal(field, record.StructuredState!.Single(p => p.Key == "Field").Value);
         Assert.StartsWith($"Push writes opt-outs to {field} on Contact and Lead", record.Message, StringComparison.Ordinal);
@@ -74,5 +75,33 @@ public class PushTargetReportTests
 
         // Assert
         Assert.Equal(OptOutTargetField.EmailOptOut, fields.Target);
+    }
+
+    [Theory]
+    [InlineData("true", "MarketoSalesOptOut", "Acme__MSO__c", "Auto", 412, "Marketo Sales Opt Out (Acme__MSO__pc)")]
+    [InlineData("false", "MarketoSalesOptOut", "Acme__MSO__c", "Auto", 412, "Email Opt Out (PersonHasOptedOutOfEmail)")]
+    [InlineData("true", "EmailOptOut", null, "Off", 413, null)]
+    public async Task StartAsync_PersonAccountSetting_LogsWhereAccountOptOutsGo(string nightly, string target, string? custom, string mode, int eventId, string? field)
+    {
+        // Arrange
+        await using var storage = new TestStorage();
+        var logger = new FakeLogger<PushTargetReport>();
+        await using var services = AppServices.Build(
+            storage,
+            sandbox: null,
+            new Dictionary<string, string?> { ["Sync:NightlyEnabled"] = nightly, ["Sync:TargetField"] = target, ["Sync:MarketoSalesOptOutField"] = custom, ["Sync:PersonAccounts"] = mode },
+            s => s.AddSingleton<ILogger<PushTargetReport>>(logger));
+        var report = services.GetServices<IHostedService>().OfType<PushTargetReport>().Single();
+
+        // Act
+        await report.StartAsync(TestContext.Current.CancellationToken);
+
+        // Assert
+        var record = Assert.Single(logger.Collector.GetSnapshot(), r => r.Id.Id is 412 or 413);
+        Assert.Equal(eventId, record.Id.Id);
+        if (field is not null)
+        {
+            Assert.Equal(field, record.StructuredState!.Single(p => p.Key == "Field").Value);
+        }
     }
 }

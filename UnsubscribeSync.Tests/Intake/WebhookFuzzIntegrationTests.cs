@@ -113,8 +113,9 @@ public sealed class WebhookFuzzIntegrationTests : IAsyncLifetime
             threads: 1,
             print: fuzz => fuzz.ToString());
 
-        // The generator reaches both sides of the contract often.
-        Assert.True(recorded > Iterations / 5 && refused > Iterations / 5, $"{recorded} requests were answered 202, {refused} were refused");
+        // The generator reaches both sides of the contract. About one request in five is answered 202 (and most of the rest
+        // refused), so a bound near the mean failed by chance (24 of 120 once); at 3 of 120 the chance is below one in 10^9.
+        Assert.True(recorded >= Iterations / 40 && refused >= Iterations / 40, $"{recorded} requests were answered 202, {refused} were refused");
     }
 
     private static Func<byte[], string?> Sign(Signing signing) => signing switch

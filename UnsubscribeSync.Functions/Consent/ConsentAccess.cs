@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -34,10 +32,7 @@ public sealed partial class ConsentAccess(IOptions<ConsentOptions> options, ILog
                 $"Send the consent API key in the {ConsentOptions.KeyHeader} header (the function key alone is not enough).", ConsentOptions.KeyHeader);
         }
 
-        // Both keys are compared every time (no short-circuit), each as a fixed-length hash, so timing tells nothing.
-        var current = Matches(presented, settings.ApiKey);
-        var previous = Matches(presented, settings.PreviousApiKey);
-        if (!(current | previous))
+        if (!ApiKeys.IsCurrentOrPrevious(presented, settings.ApiKey, settings.PreviousApiKey))
         {
             Log.Refused(logger, "wrong");
             return Problems.Status(StatusCodes.Status401Unauthorized, "consent-key", "The consent API key is not valid.",
@@ -45,13 +40,6 @@ public sealed partial class ConsentAccess(IOptions<ConsentOptions> options, ILog
         }
 
         return null;
-    }
-
-    private static bool Matches(string presented, string? expected)
-    {
-        var a = SHA256.HashData(Encoding.UTF8.GetBytes(presented));
-        var b = SHA256.HashData(Encoding.UTF8.GetBytes(expected ?? string.Empty));
-        return CryptographicOperations.FixedTimeEquals(a, b) && !string.IsNullOrEmpty(expected);
     }
 
     private static partial class Log

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -41,10 +39,7 @@ public sealed partial class AdminAccess(IOptions<AdminOptions> options, ILogger<
                 $"Send the admin key in the {AdminOptions.KeyHeader} header (the function key alone is not enough).", AdminOptions.KeyHeader);
         }
 
-        // Both keys are compared every time (no short-circuit), each as a fixed-length hash, so timing tells nothing.
-        var current = Matches(presented, settings.ApiKey);
-        var previous = Matches(presented, settings.PreviousApiKey);
-        if (!(current | previous))
+        if (!ApiKeys.IsCurrentOrPrevious(presented, settings.ApiKey, settings.PreviousApiKey))
         {
             Log.Refused(logger, "wrong");
             return Problems.Status(StatusCodes.Status401Unauthorized, "admin-key", "The admin key is not valid.",
@@ -52,13 +47,6 @@ public sealed partial class AdminAccess(IOptions<AdminOptions> options, ILogger<
         }
 
         return null;
-    }
-
-    private static bool Matches(string presented, string? expected)
-    {
-        var a = SHA256.HashData(Encoding.UTF8.GetBytes(presented));
-        var b = SHA256.HashData(Encoding.UTF8.GetBytes(expected ?? string.Empty));
-        return CryptographicOperations.FixedTimeEquals(a, b) && !string.IsNullOrEmpty(expected);
     }
 
     private static partial class Log

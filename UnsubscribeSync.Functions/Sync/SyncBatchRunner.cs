@@ -32,6 +32,7 @@ public sealed partial class SyncBatchRunner(
     InboundSync inbound,
     OutboundSync outbound,
     IntakeSweep intakeSweep,
+    RetentionSweep retention,
     SyncRunCloser closer,
     ApiBudget budget,
     IOptions<NightlySyncOptions> options,
@@ -39,9 +40,10 @@ public sealed partial class SyncBatchRunner(
     ILogger<SyncBatchRunner> logger) : ISyncBatchRunner
 {
     // The outbound pass, planned in the transaction that records the first phase's last batch (inbound pages and intake
-    // sweep pages), so it sees every opt-out both brought into the ledger. A sweep-only run has no outbound pass.
-    private static readonly Func<SyncRunEntity, IReadOnlyList<SyncWorkItem>> OutboundPhase =
-        run => run.IsIntakesOnly ? [] : [new SyncWorkItem { Kind = SyncWorkKind.OutboxScan }];
+    // sweep pages), so it sees every opt-out both brought into the ledger. A sweep-only run has no outbound pass. The
+    // retention batches go with it: after the sweep, so an intake is never removed while the sweep may still finish it.
+    private IReadOnlyList<SyncWorkItem> OutboundPhase(SyncRunEntity run) =>
+        [.. run.IsIntakesOnly ? [] : new[] { new SyncWorkItem { Kind = SyncWorkKind.OutboxScan } }, .. retention.Plan()];
 
     public async Task RunAsync(string messageText, long dequeueCount, CancellationToken cancellationToken)
     {
@@ -221,6 +223,7 @@ public sealed partial class SyncBatchRunner(
         SyncWorkKind.Write => outbound.WriteAsync(item, context, cancellationToken),
         SyncWorkKind.Resolve => outbound.ResolveAsync(item, context, cancellationToken),
         SyncWorkKind.IntakeSweep => intakeSweep.RunAsync(item, context, cancellationToken),
+        SyncWorkKind.Retention => retention.RunAsync(item, context, cancellationToken),
         _ => throw new InvalidOperationException($"Unknown sync work kind {item.Kind}."),
     };
 

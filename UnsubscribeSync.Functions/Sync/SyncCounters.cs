@@ -69,6 +69,9 @@ public sealed class SyncCounters
     /// <summary>Half-finished webhook intakes the run could not finish (left unfinished for the next sweep).</summary>
     public int IntakesFailed { get; set; }
 
+    /// <summary>Expired rows the run removed, by table (Intake, SyncRuns, Audit); see <c>Retention__*</c>.</summary>
+    public Dictionary<string, int> RowsRemoved { get; set; } = [];
+
     /// <summary>Requests this run made to Salesforce, as the client's handler counted them: every query page, write, describe, token request and retry.</summary>
     public int ApiCalls { get; set; }
 
@@ -153,6 +156,11 @@ public sealed class SyncCounters
         foreach (var (code, count) in other.FailedByCode)
         {
             AddFailure(code, count);
+        }
+
+        foreach (var (table, count) in other.RowsRemoved)
+        {
+            RowsRemoved[table] = RowsRemoved.GetValueOrDefault(table) + count;
         }
 
         if (other.HighestSystemModstamp is { } seen)

@@ -20,12 +20,19 @@ public static class SyncServiceCollectionExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
 
+        services.AddOptions<RetentionOptions>()
+            .Bind(configuration.GetSection(RetentionOptions.SectionName))
+            .ValidateDataAnnotations()
+            .Validate(o => o.AuditDaysValid, "Retention:AuditDays must be 0 (keep for ever) or at least 365: the audit is the evidence an opt-out was honoured.")
+            .ValidateOnStart();
+
         services.TryAddSingleton<SyncRunStore>();
         services.TryAddSingleton<ISyncBatchQueue, SyncBatchQueue>();
         services.TryAddSingleton<ApiBudget>();
         services.TryAddSingleton<InboundSync>();
         services.TryAddSingleton<OutboundSync>();
         services.TryAddSingleton<IntakeSweep>();
+        services.TryAddSingleton<RetentionSweep>();
         services.TryAddSingleton<SyncRunCloser>();
         services.TryAddSingleton<ISyncBatchRunner, SyncBatchRunner>();
         services.TryAddSingleton<INightlySyncService, NightlySyncService>();

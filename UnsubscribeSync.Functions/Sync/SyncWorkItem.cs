@@ -20,6 +20,9 @@ public enum SyncWorkKind
 
     /// <summary>Finish the webhook intakes that stopped half-way, one page of the Intake table; planned with the inbound pass.</summary>
     IntakeSweep,
+
+    /// <summary>Remove expired rows of one working table (Intake, SyncRuns, Audit), one bounded page; planned with the outbound pass.</summary>
+    Retention,
 }
 
 /// <summary>A reference to one ledger link: the address key and the record Id.</summary>
@@ -44,7 +47,13 @@ public sealed record SyncWorkItem
     /// <summary>Inbound: read records with an Id after this one (keyset paging), or from the start when null.</summary>
     public string? AfterId { get; init; }
 
-    /// <summary>OutboxScan and IntakeSweep: the Table continuation token to carry on from.</summary>
+    /// <summary>Retention: which table (a <see cref="RetentionTarget"/> name).</summary>
+    public string? Target { get; init; }
+
+    /// <summary>Retention: rows this run already removed from the table (the per-run bound).</summary>
+    public int? RowsRemoved { get; init; }
+
+    /// <summary>OutboxScan, IntakeSweep and Retention: the Table continuation token to carry on from.</summary>
     public string? Continuation { get; init; }
 
     /// <summary>Write: links to write; OutboxScan: links found so far that did not yet fill a Write item.</summary>

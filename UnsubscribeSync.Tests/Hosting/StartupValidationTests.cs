@@ -93,6 +93,9 @@ public class StartupValidationTests
     [InlineData("Consent:PreviousApiKey", "0123456789abcdef0123456789abcdef-old", "Consent:PreviousApiKey is set but Consent:ApiKey is not")]
     [InlineData("Notify:Url", "http://sender.example.com/hooks/consent", "Notify:Url must be an absolute https URL")]
     [InlineData("Notify:Url", "/hooks/consent", "Notify:Url must be an absolute https URL")]
+    [InlineData("Retention:AuditDays", "30", "Retention:AuditDays must be 0 (keep for ever) or at least 365")]
+    [InlineData("Retention:IntakeDays", "-1", "Retention:IntakeDays")]
+    [InlineData("Retention:BatchRows", "10", "Retention:BatchRows")]
     [InlineData("Notify:Url", "https://sender.example.com/hooks/consent", "Notify:SigningSecret is required when Notify:Url is set")]
     public void Build_BadSetting_FailsStartupNamingIt(string key, string? value, string expected)
     {

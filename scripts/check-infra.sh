@@ -158,7 +158,7 @@ for source in sorted(glob.glob(os.path.join(sys.argv[2], "*.cs"))):
 must_be_open = {"/api/unsubscribes": "Marketo webhook: function key + signature",
                 "/api/consent/{email}": "consent API: function key + X-Consent-Key",
                 "/api/consent/changes": "consent API: function key + X-Consent-Key"}
-must_sign_in = {"/api/status", "/api/status/page"}
+must_sign_in = {"/api/status", "/api/status/page", "/api/links/retry"}
 for route in sorted(set(routes) | set(must_be_open) | must_sign_in):
     entry = open_by(route)
     if route in must_be_open and entry is None:

@@ -236,6 +236,23 @@ public sealed class RecordLinkEntity : ITableEntity
         UpdatedAt = now;
     }
 
+    /// <summary>
+    /// An administrator asked for a failed, blocked or deferred write to be tried now (<c>POST /api/links/retry</c>):
+    /// it is owed again with a new count of attempts. The last error stays, so the status still says why it stopped.
+    /// </summary>
+    public void RequestRetry(DateTimeOffset now)
+    {
+        if (Status is not (LinkStatus.Failed or LinkStatus.Blocked or LinkStatus.Deferred))
+        {
+            throw new InvalidOperationException($"Only a failed, blocked or deferred link can be retried; this one is {Status}.");
+        }
+
+        Status = LinkStatus.Pending;
+        Attempts = 0;
+        OwedSince ??= now;
+        UpdatedAt = now;
+    }
+
     /// <summary>A write failed in a way retrying may fix; the link stays as it was, owed.</summary>
     public void RecordTransientFailure(string code, string? message, DateTimeOffset now)
     {

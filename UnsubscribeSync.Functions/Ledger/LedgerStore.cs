@@ -65,6 +65,18 @@ public interface ILedgerStore
     /// one in force for their object are in the outbox too.
     /// </summary>
     Task<OutboxSlice> ScanOutboxAsync(string? continuation, int maxRows, int maxPages, FieldsInForce? inForce, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Reads one slice of the links in <paramref name="statuses"/> (failed, blocked, deferred), optionally only those whose
+    /// last error is <paramref name="errorCode"/>: at most <paramref name="maxRows"/> links from at most <paramref name="maxPages"/> pages.
+    /// </summary>
+    Task<RetryableSlice> ScanRetryableAsync(IReadOnlyCollection<LinkStatus> statuses, string? errorCode, string? continuation, int maxRows, int maxPages, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// An administrator's retry: the link (as read) is owed again (<see cref="RecordLinkEntity.RequestRetry"/>). False,
+    /// and nothing written, when the link changed or went since it was read.
+    /// </summary>
+    Task<bool> RequestRetryAsync(RecordLinkEntity link, CancellationToken cancellationToken);
 }
 
 /// <inheritdoc />

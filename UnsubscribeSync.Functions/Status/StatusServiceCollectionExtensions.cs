@@ -6,7 +6,7 @@ using UnsubscribeSync.Functions.Salesforce;
 
 namespace UnsubscribeSync.Functions.Status;
 
-/// <summary>Registers the administrator's view: the admin key, the ledger census and the status API and page.</summary>
+/// <summary>Registers the administrator's view: the admin key, the ledger census, the status API and page, and the retry of stopped links.</summary>
 public static class StatusServiceCollectionExtensions
 {
     /// <summary>Adds the status services with <see cref="AdminOptions"/> bound and validated on start. Expects the storage, sync and Salesforce registrations.</summary>
@@ -34,6 +34,8 @@ public static class StatusServiceCollectionExtensions
         services.TryAddSingleton(new NightlyScheduleSetting(configuration["NightlySyncSchedule"]));
         services.TryAddSingleton<StatusService>();
         services.TryAddSingleton<StatusHandler>();
+        services.TryAddSingleton<LinkRetryService>();
+        services.TryAddSingleton<LinkRetryHandler>();
         return services;
     }
 

@@ -164,6 +164,19 @@ public class FunctionMetadataTests
     }
 
     [Fact]
+    public void RetryLinks_Metadata_IsPostWithFunctionKey()
+    {
+        // Act
+        var trigger = Trigger("RetryLinks");
+
+        // Assert: a POST (it changes state), with a function key as well as the admin key (checked in code).
+        Assert.Equal("httpTrigger", (string?)trigger["type"]);
+        Assert.Equal("links/retry", (string?)trigger["route"]);
+        Assert.Equal(["post"], trigger["methods"]!.AsArray().Select(m => ((string)m!).ToLowerInvariant()));
+        Assert.Equal("Function", (string?)trigger["authLevel"]);
+    }
+
+    [Fact]
     public void CountLedger_Metadata_IsTimerOnScheduleSetting()
     {
         // Act

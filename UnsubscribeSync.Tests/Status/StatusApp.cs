@@ -84,6 +84,23 @@ internal sealed class StatusApp : IAsyncDisposable
         return await (await function.Run(request, Ct)).ExecuteAsync();
     }
 
+    /// <summary><c>POST /api/links/retry</c> with <paramref name="query"/>, as the host hands it to the function.</summary>
+    public async Task<HttpOutcome> RetryLinksAsync(IDictionary<string, string?>? query = null, string? key = AdminKey)
+    {
+        var headers = key is null ? null : new Dictionary<string, string> { ["X-Admin-Key"] = key };
+        var request = HttpTestExtensions.GetRequest("/api/links/retry", query, headers);
+        request.Method = "POST";
+        var function = new RetryLinks(_services.GetRequiredService<LinkRetryHandler>());
+        return await (await function.Run(request, Ct)).ExecuteAsync();
+    }
+
+    /// <summary>Delivers every queued push message to the push function, as the host would; returns how many it handled.</summary>
+    public Task<int> DrainPushAsync()
+    {
+        var function = new PushToSalesforce(_services.GetRequiredService<Functions.Push.IPushService>());
+        return new QueueHostEmulator(Storage.Clients.Queues).DrainAsync(Storage.Names.PushQueue, function.Run, Ct);
+    }
+
     /// <summary>Runs census ticks (as the CountLedger timer does) until a count completes; returns how many ticks it took.</summary>
     public async Task<int> CountLedgerAsync()
     {

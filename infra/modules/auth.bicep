@@ -1,5 +1,5 @@
 // App Service Authentication (Easy Auth, authsettingsV2) with Microsoft Entra ID in front of the admin's view:
-// a person signs in before /api/status/page or /api/status reach the app, which still demands its function key
+// a person signs in before /api/status/page, /api/status or /api/links/retry reach the app, which still demands its function key
 // and admin key (docs/status.md), so this is a second lock, not a replacement.
 //
 // Machine callers cannot sign in, so their paths are excluded and keep their own protection:

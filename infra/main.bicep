@@ -164,6 +164,28 @@ param consentFeedSweepSchedule string = '0 */15 * * * *'
 @description('Notify__Url: https URL the sender receives signed notifications of consent changes it did not make itself (azd: NOTIFY_URL). Empty: no notifications (the change feed still has every change). When set, Notify__SigningSecret references Key Vault secret notify-signing-secret.')
 param notifyUrl string = ''
 
+// ---------------------------------------------------------------- the administrator's view (docs/status.md)
+
+@description('Switch on the admin endpoints (GET /api/status, GET /api/status/page, POST /api/links/retry): sets Admin__ApiKey to a Key Vault reference (secret admin-api-key), which must exist before the app starts. false: the setting is not written and the admin endpoints answer 404.')
+param enableAdminApi bool = false
+
+// ---------------------------------------------------------------- retention (README, configuration table)
+
+@description('Retention__IntakeDays: days a finished webhook intake record is kept (0: for ever). Unfinished ones are never removed.')
+@minValue(0)
+@maxValue(3650)
+param intakeRetentionDays int = 30
+
+@description('Retention__SyncRunsDays: days a completed nightly run\'s rows are kept (0: for ever). The status page draws up to 90 days.')
+@minValue(0)
+@maxValue(3650)
+param syncRunsRetentionDays int = 90
+
+@description('Retention__AuditDays: days an Audit table row is kept; 0 (the default) keeps it for ever, else at least 365. The audit chain\'s blobs follow the storage immutability policy instead.')
+@minValue(0)
+@maxValue(36500)
+param auditTableRetentionDays int = 0
+
 // ---------------------------------------------------------------- hardening (issue 15, docs/deploy.md "Network modes")
 
 @description('public: storage and Key Vault accept traffic from any network (authenticated with Entra ID), as before. private: a VNet, Flex Consumption VNet integration, private endpoints and DNS for blob, queue, table and Key Vault, and public network access disabled on storage and Key Vault. The webhook stays public either way.')
@@ -249,6 +271,10 @@ param consentApiKey string = ''
 @secure()
 param consentPreviousApiKey string = ''
 
+@description('Optional: seeds Key Vault secret admin-api-key (the admin endpoints\' own key, used with enableAdminApi; at least 32 characters). Empty: set it after deployment.')
+@secure()
+param adminApiKey string = ''
+
 @description('Optional: seeds Key Vault secret notify-signing-secret (the HMAC secret of notifications, used with notifyUrl). Empty: set it after deployment.')
 @secure()
 param notifySigningSecret string = ''
@@ -271,6 +297,7 @@ var secretNames = {
   consentApiKey: 'consent-api-key'
   consentPreviousApiKey: 'consent-api-key-previous'
   notifySigningSecret: 'notify-signing-secret'
+  adminApiKey: 'admin-api-key'
 }
 
 var useJwtBearer = salesforceAuthFlow == 'JwtBearer'
@@ -298,6 +325,9 @@ var settings = union(
     Sync__PushResubscribes: pushResubscribes ? 'true' : 'false'
     Sync__ResolveByEmail: resolveByEmail ? 'true' : 'false'
     Sync__ApiBudgetPercent: string(apiBudgetPercent)
+    Retention__IntakeDays: string(intakeRetentionDays)
+    Retention__SyncRunsDays: string(syncRunsRetentionDays)
+    Retention__AuditDays: string(auditTableRetentionDays)
     Salesforce__LoginUrl: salesforceLoginUrl
     Salesforce__ClientId: salesforceClientId
     Salesforce__ApiVersion: salesforceApiVersion
@@ -323,7 +353,8 @@ var keyVaultSettings = union(
     : {},
   enableConsentApi ? { Consent__ApiKey: secretNames.consentApiKey } : {},
   enableConsentApi && !empty(consentPreviousApiKey) ? { Consent__PreviousApiKey: secretNames.consentPreviousApiKey } : {},
-  empty(notifyUrl) ? {} : { Notify__SigningSecret: secretNames.notifySigningSecret }
+  empty(notifyUrl) ? {} : { Notify__SigningSecret: secretNames.notifySigningSecret },
+  enableAdminApi ? { Admin__ApiKey: secretNames.adminApiKey } : {}
 )
 
 // ---------------------------------------------------------------- resources
@@ -418,6 +449,7 @@ module keyVault 'modules/keyvault.bicep' = {
       '${secretNames.consentApiKey}': consentApiKey
       '${secretNames.consentPreviousApiKey}': consentPreviousApiKey
       '${secretNames.notifySigningSecret}': notifySigningSecret
+      '${secretNames.adminApiKey}': adminApiKey
     }
   }
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One command for the whole test suite on a fresh machine (needs only the .NET 10 SDK and Node 20):
-# installs Azurite from package-lock.json, starts it on loopback, runs every test, stops it,
+# installs Azurite from package-lock.json (and, as root, Debian's chromium for the browser test), starts it on loopback, runs every test, stops it,
 # prints "N passed, N failed" and exits non-zero when anything failed.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,6 +13,21 @@ mkdir -p "$results"
 if [ ! -x node_modules/.bin/azurite ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "Installing npm tools (Azurite, jsforce) from package-lock.json..."
   npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# The status page's browser test drives Debian's Chromium (Microsoft.Playwright cannot download its own browser here).
+chromium="${UNSUBSCRIBESYNC_CHROMIUM:-/usr/bin/chromium}"
+if [ ! -x "$chromium" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing Debian's chromium package for the status page's browser test..."
+    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >"$results/apt-chromium.log" 2>&1; then
+      echo "Installing chromium failed; see $results/apt-chromium.log" >&2
+      exit 1
+    fi
+  else
+    echo "Chromium is not at $chromium and this shell cannot install it (needs root and apt-get): the browser test will fail." >&2
+    echo "Install Debian's chromium package, or set UNSUBSCRIBESYNC_CHROMIUM to a Chromium binary." >&2
+  fi
 fi
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }

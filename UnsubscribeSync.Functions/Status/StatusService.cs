@@ -136,10 +136,13 @@ public sealed partial class StatusService(
         {
             // Cached for Salesforce:FieldCacheLifetime, as push and the sync use it: two describes at most per lifetime.
             var resolution = await fields.ResolveAsync(cancellationToken);
+            // Person Accounts are checked where the org has them: their field lives on Account (docs/status.md).
+            var account = resolution.PersonAccount is { FieldName: { } accountField } ? $", Account.{accountField} (person accounts)" : string.Empty;
+            var objects = resolution.HasPersonAccounts ? "Contact, Lead and Account" : "Contact and Lead";
             checks.Add(resolution.IsUsable
-                ? new StatusCheck("opt-out-field", title, CheckStatus.Pass,
-                    $"Opt-outs are written to Contact.{resolution.Contact.FieldName} and Lead.{resolution.Lead.FieldName}: both exist, are checkboxes and are updateable.")
-                : new StatusCheck("opt-out-field", title, CheckStatus.Fail, string.Join("; ", resolution.Problems) + "."));
+                ? new StatusCheck("opt-out-field", $"Opt-out field writable on {objects}", CheckStatus.Pass,
+                    $"Opt-outs are written to Contact.{resolution.Contact.FieldName}, Lead.{resolution.Lead.FieldName}{account}: each exists, is a checkbox and is updateable.")
+                : new StatusCheck("opt-out-field", $"Opt-out field writable on {objects}", CheckStatus.Fail, string.Join("; ", resolution.Problems) + "."));
         }
         catch (SalesforceApiException ex)
         {

@@ -37,7 +37,8 @@ public sealed class StatusApiTests(SalesforceSandboxFixture sandbox) : IClassFix
             ["storage", "nightly-sync-enabled", "nightly-sync-ran", "salesforce-sign-in", "opt-out-field", "salesforce-id"],
             json["checks"]!.AsArray().Select(c => c!["name"]!.GetValue<string>()));
         Assert.All(json["checks"]!.AsArray(), c => Assert.Equal("pass", c!["status"]!.GetValue<string>()));
-        Assert.Contains("Contact.HasOptedOutOfEmail and Lead.HasOptedOutOfEmail", Check(json, "opt-out-field")["message"]!.GetValue<string>());
+        Assert.Equal("Opt-outs are written to Contact.HasOptedOutOfEmail, Lead.HasOptedOutOfEmail, Account.PersonHasOptedOutOfEmail (person accounts): each exists, is a checkbox and is updateable.",
+            Check(json, "opt-out-field")["message"]!.GetValue<string>());
         Assert.Equal(6, json["ledger"]!["links"]!["synced"]!.GetValue<long>());
         Assert.Equal(3, json["ledger"]!["addresses"]!.GetValue<long>());
         Assert.Null(json["ledger"]!["oldestOwedSince"]);
@@ -45,6 +46,39 @@ public sealed class StatusApiTests(SalesforceSandboxFixture sandbox) : IClassFix
         Assert.Equal((120, 7, 1, 9), (run["recordsRead"]!.GetValue<int>(), run["written"]!.GetValue<int>(), run["deferred"]!.GetValue<int>(), run["apiCalls"]!.GetValue<int>()));
         Assert.Equal(75, json["apiUsage"]!["budgetPercent"]!.GetValue<int>());
         Assert.NotNull(json["apiUsage"]!["used"]);
+    }
+
+    [Theory]
+    [InlineData(true, "Opt-out field writable on Contact, Lead and Account")]
+    [InlineData(false, "Opt-out field writable on Contact and Lead")]
+    public async Task Run_PersonAccountsOnOrOffInTheOrg_OptOutFieldCheckCoversAccountOnlyWherePresent(bool personAccounts, string title)
+    {
+        // Arrange
+        await sandbox.Control.UpdateSettingsAsync(new SandboxSettingsUpdate { PersonAccountsEnabled = personAccounts }, Ct);
+        await using var app = await StatusApp.CreateAsync(sandbox);
+
+        // Act
+        var check = Check((await app.GetStatusAsync()).Json, "opt-out-field");
+
+        // Assert
+        Assert.Equal("pass", check["status"]!.GetValue<string>());
+        Assert.Equal(title, check["title"]!.GetValue<string>());
+        Assert.Equal(personAccounts, check["message"]!.GetValue<string>().Contains("Account.PersonHasOptedOutOfEmail (person accounts)", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Run_PersonAccountsRequiredButOrgHasNone_OptOutFieldCheckFails()
+    {
+        // Arrange: Sync__PersonAccounts=On makes their absence a field problem.
+        await sandbox.Control.UpdateSettingsAsync(new SandboxSettingsUpdate { PersonAccountsEnabled = false }, Ct);
+        await using var app = await StatusApp.CreateAsync(sandbox, new Dictionary<string, string?> { ["Sync:PersonAccounts"] = "On" });
+
+        // Act
+        var check = Check((await app.GetStatusAsync()).Json, "opt-out-field");
+
+        // Assert
+        Assert.Equal("fail", check["status"]!.GetValue<string>());
+        Assert.Contains("Account", check["message"]!.GetValue<string>());
     }
 
     [Fact]

@@ -47,7 +47,8 @@ public sealed partial class SalesforceWriter(
     public const string FieldUnusableCode = "OPT_OUT_FIELD_UNUSABLE";
     public const string BudgetCode = "API_BUDGET";
     public const string NoPersonAccountsCode = "NO_PERSON_ACCOUNTS";
-    private const int CollectionSize = 200;
+    /// <summary>Records per sObject Collections call (Salesforce's maximum).</summary>
+    public const int CollectionSize = 200;
     private const string DailyLimitMessage = "The org's daily API limit is reached; the nightly sync will write it.";
 
     /// <summary>

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One command for the benchmarks on a fresh machine (needs only the .NET 10 SDK and Node 20):
-#   scripts/bench.sh [--smoke|--full] [--million] [--sync-entries N]
+#   scripts/bench.sh [--smoke|--full] [--million] [--sync-entries N] [--only micro,intake,push,sync]
 # Installs Azurite from package-lock.json when missing, starts Azurite (unless something already listens
 # on 10000-10002; else on free ports) and, for full runs, the Salesforce sandbox in its own process,
 # builds UnsubscribeSync.Benchmarks in Release, runs it, and stops everything it started.
@@ -8,6 +8,8 @@
 # UNSUBSCRIBESYNC_BENCH_OWN_AZURITE=1 starts a private Azurite on free ports even when one is running
 # (a shared emulator busy with other work makes the figures noisier).
 # --full (default) rewrites docs/benchmarks.md; --smoke (tiny sizes, < 60 s) writes TestResults/benchmarks-smoke.md.
+# --only runs just the scenarios named and writes TestResults/benchmarks-only.md instead (a partial report never
+# replaces docs/benchmarks.md).
 # Exits non-zero when a scenario fails or reports an impossible number.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -15,14 +17,16 @@ cd "$root"
 
 mode="--full"
 extra=()
+only=""
 while [ $# -gt 0 ]; do
   arg="$1"; shift
   case "$arg" in
     --smoke|--full) mode="$arg" ;;
     --million) extra+=(--million) ;;
     --sync-entries) extra+=(--sync-entries "${1:?--sync-entries needs a number}"); shift ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
-    *) echo "Unknown argument '$arg'. Usage: scripts/bench.sh [--smoke|--full] [--million] [--sync-entries N]" >&2; exit 2 ;;
+    --only) only="${1:?--only needs a list such as push,sync}"; extra+=(--only "$only"); shift ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    *) echo "Unknown argument '$arg'. Usage: scripts/bench.sh [--smoke|--full] [--million] [--sync-entries N] [--only LIST]" >&2; exit 2 ;;
   esac
 done
 
@@ -99,7 +103,12 @@ if [ "$mode" = "--full" ]; then
     --Logging:LogLevel:Default=Warning >"$logs/sandbox.log" 2>&1 &
   started+=($!)
   wait_port "$sandbox_port" "$!" "Salesforce sandbox" "$logs/sandbox.log"
-  args+=(--sandbox-url "http://127.0.0.1:$sandbox_port" --output "$root/docs/benchmarks.md")
+  args+=(--sandbox-url "http://127.0.0.1:$sandbox_port")
+fi
+if [ -n "$only" ]; then
+  args+=(--output "$root/TestResults/benchmarks-only.md")
+elif [ "$mode" = "--full" ]; then
+  args+=(--output "$root/docs/benchmarks.md")
 else
   args+=(--output "$root/TestResults/benchmarks-smoke.md")
 fi

@@ -36,6 +36,12 @@ public sealed record BenchOptions
     /// <summary>Push messages per round.</summary>
     public int PushMessages { get; init; }
 
+    /// <summary>Unsubscribes queued at once for the coalesced push burst.</summary>
+    public int PushBurstMessages { get; init; }
+
+    /// <summary>Messages per path in the idle push comparison (one at a time).</summary>
+    public int PushIdleMessages { get; init; }
+
     /// <summary>Latency the sandbox adds to every Salesforce call in the push scenario.</summary>
     public int PushLatencyMs { get; init; } = 50;
 
@@ -74,6 +80,8 @@ public sealed record BenchOptions
         BatchRequests = 2,
         BatchSize = 10,
         PushMessages = 10,
+        PushBurstMessages = 60,
+        PushIdleMessages = 5,
         PushLatencyMs = 5,
         SyncEntries = 50,
         SeedConcurrency = 8,
@@ -89,6 +97,8 @@ public sealed record BenchOptions
         BatchRequests = 16,
         BatchSize = 100,
         PushMessages = 200,
+        PushBurstMessages = 5_000,
+        PushIdleMessages = 100,
 
         // The issue asks for 100,000; Azurite's table emulator slows down linearly with table size
         // (Azure/Azurite#2321), so seeding 100,000 takes hours there. Run 100,000 with --sync-entries

@@ -35,7 +35,7 @@ public static class BenchRunner
         log.WriteLine("2. Push...");
         if (options.Runs("push"))
         {
-            await Guard(report, "push", async () => report.Scenarios.Add(await new PushScenario(options, report, log, sandbox).RunAsync(cancellationToken)));
+            await Guard(report, "push", async () => report.Scenarios.AddRange(await new PushScenario(options, report, log, sandbox).RunAsync(cancellationToken)));
         }
 
         var driver = SyncDrivers.Create();

@@ -13,14 +13,24 @@ namespace UnsubscribeSync.Benchmarks.Scenarios;
 /// <summary>
 /// Push: <see cref="PushToSalesforce.Run"/> over queued unsubscribes against the sandbox with latency
 /// injected on every Salesforce call, at the concurrency one Functions instance uses (host.json
-/// batchSize 8 + newBatchThreshold 4 = 12). Floor: one bare PATCH per record through the same
-/// Salesforce client at the same concurrency and latency.
+/// batchSize 32 + newBatchThreshold 16 = 48). Floor: one bare PATCH per record through the same
+/// Salesforce client at the same concurrency and latency. Then a burst drained as the host's queue
+/// listener would (coalesced calls), and the idle case against the one-PATCH path push had before.
 /// </summary>
 public sealed class PushScenario(BenchOptions options, BenchReport report, TextWriter log, SandboxHost sandbox)
 {
-    public const int InstanceConcurrency = 12;
+    /// <summary>host.json <c>extensions.queues.batchSize</c>.</summary>
+    public const int HostBatchSize = 32;
 
-    public async Task<ScenarioResult> RunAsync(CancellationToken ct)
+    /// <summary>host.json <c>extensions.queues.newBatchThreshold</c>.</summary>
+    public const int HostNewBatchThreshold = 16;
+
+    public const int InstanceConcurrency = HostBatchSize + HostNewBatchThreshold;
+
+    public async Task<IReadOnlyList<ScenarioResult>> RunAsync(CancellationToken ct) =>
+        [await RunConcurrentAsync(ct), await PushBurstScenario.RunBurstAsync(options, report, log, sandbox, ct), await PushBurstScenario.RunIdleAsync(options, report, log, sandbox, ct)];
+
+    private async Task<ScenarioResult> RunConcurrentAsync(CancellationToken ct)
     {
         var result = new ScenarioResult("push", "2. Push to Salesforce");
         var started = Stopwatch.GetTimestamp();
@@ -114,17 +124,17 @@ public sealed class PushScenario(BenchOptions options, BenchReport report, TextW
         result.Add(new Figure("p50 / p99 latency per message", $"{latencies.Percentile(50):0} / {latencies.Percentile(99):0} ms",
             $"{floorLatencies.Percentile(50):0} / {floorLatencies.Percentile(99):0} ms", $"{latencies.Percentile(50) / floorLatencies.Percentile(50):0.00}x"));
         result.Add(new Figure("Salesforce writes per unsubscribe", $"{writesPerMessage:0.00}", "1.00", $"{writesPerMessage:0.00}x",
-            "1 write per unsubscribe, plus amortized token calls", options.IsSmoke ? null : writesPerMessage <= 1.0 + 1e-9));
+            "at most 1 (pushes in flight share calls)", options.IsSmoke ? null : writesPerMessage <= 1.0 + 1e-9));
         result.Add(new Figure("Other Salesforce calls (token, describe, …) for the whole run", $"{amortized} ({amortized / (double)count:0.000} per message)", "token 1",
             null, "a constant, not per message", options.IsSmoke ? null : amortized <= 5));
         result.Add(new Figure("Storage requests per message (ledger, audit)", $"{storagePerMessage:0.00}", "0"));
         result.Add(new Figure("Salesforce calls, all kinds", $"{pushCalls} for {count} messages", $"{floorCalls} for {count} PATCHes"));
         result.Notes.Add($"{count} unsubscribes queued by the intake, then PushToSalesforce.Run called for each with {InstanceConcurrency} in flight "
-            + $"(one instance: host.json batchSize 8 + newBatchThreshold 4); every Salesforce call delayed {options.PushLatencyMs} ms by the sandbox. "
-            + "The floor makes only the Salesforce PATCH; the push also reads the ledger and records the outcome in the ledger and the audit (Azurite on the same 2 cores), which is most of the gap. "
+            + $"(one instance: host.json batchSize {HostBatchSize} + newBatchThreshold {HostNewBatchThreshold}); every Salesforce call delayed {options.PushLatencyMs} ms by the sandbox. "
+            + "The pushes in flight share calls (PushCoalescer), so there are fewer writes than messages; the floor makes only one bare Salesforce PATCH per record; the push also reads the ledger and records the outcome in the ledger and the audit (Azurite on the same 2 cores), which is most of the gap. "
             + $"Queue receive and delete are the host's work and are not timed. Afterwards {synced} of {count} links were Synced in the ledger.");
         report.Require(synced == count, $"push: {synced} of {count} links were Synced after the push");
-        report.Require(writesPerMessage >= 1 - 1e-9, $"push: {writesPerMessage:0.00} writes per message is fewer than one");
+        report.Require(writesPerMessage > 0 && writesPerMessage <= 1 + 1e-9, $"push: {writesPerMessage:0.00} writes per message is not between 0 and 1");
         report.Require(rate > 0 && double.IsFinite(rate), "push: no messages processed");
         log.WriteLine($"  push: {rate:0.0} msg/s (floor {floorRate:0.0}), calls {pushCalls}");
         result.Elapsed = Stopwatch.GetElapsedTime(started);

@@ -47,7 +47,11 @@ public sealed partial class SalesforceWriter(
     public const string FieldUnusableCode = "OPT_OUT_FIELD_UNUSABLE";
     public const string BudgetCode = "API_BUDGET";
     public const string NoPersonAccountsCode = "NO_PERSON_ACCOUNTS";
-    private const int CollectionSize = 200;
+    /// <summary>Records per sObject Collections call (Salesforce's maximum).</summary>
+    public const int CollectionSize = 200;
+    // Outcomes recorded at once per call: enough to keep a collection's recording shorter than its round trip, few
+    // enough that a burst of calls does not flood the storage account (or Azurite in tests).
+    private const int RecordingConcurrency = 8;
     private const string DailyLimitMessage = "The org's daily API limit is reached; the nightly sync will write it.";
 
     /// <summary>
@@ -236,6 +240,7 @@ public sealed partial class SalesforceWriter(
                 continue;
             }
 
+            var outcomes = new List<(RecordLinkEntity Link, LinkOutcome Outcome)>(chunk.Length);
             for (var i = 0; i < chunk.Length; i++)
             {
                 var link = chunk[i];
@@ -243,7 +248,7 @@ public sealed partial class SalesforceWriter(
                 if (result.Success)
                 {
                     var field = resolution.For(SalesforceId.Parse(link.SalesforceId).ObjectType).FieldName!;
-                    await RecordAsync(run, link, LinkOutcome.Written(link.DesiredOptOut, field), cancellationToken);
+                    outcomes.Add((link, LinkOutcome.Written(link.DesiredOptOut, field)));
                 }
                 else if (result.Kind == SalesforceErrorKind.NeedsRedirect && followRedirects)
                 {
@@ -251,9 +256,11 @@ public sealed partial class SalesforceWriter(
                 }
                 else
                 {
-                    await RecordAsync(run, link, Classify(run, link.DesiredOptOut, result.Kind, result.ErrorCode, result.ErrorMessage), cancellationToken);
+                    outcomes.Add((link, Classify(run, link.DesiredOptOut, result.Kind, result.ErrorCode, result.ErrorMessage)));
                 }
             }
+
+            await RecordEachAsync(run, outcomes, cancellationToken);
         }
 
         if (needRedirect.Count > 0)
@@ -360,11 +367,7 @@ public sealed partial class SalesforceWriter(
 
     private async Task RecordCallFailureAsync(Run run, IReadOnlyList<RecordLinkEntity> links, CallFailure failure, Exception exception, CancellationToken cancellationToken)
     {
-        foreach (var link in links)
-        {
-            var outcome = Classify(run, link.DesiredOptOut, failure.Kind, failure.Code, failure.Message) with { Attempted = failure.Attempted };
-            await RecordAsync(run, link, outcome, cancellationToken);
-        }
+        await RecordEachAsync(run, [.. links.Select(link => (link, Classify(run, link.DesiredOptOut, failure.Kind, failure.Code, failure.Message) with { Attempted = failure.Attempted }))], cancellationToken);
 
         if (failure.Kind == SalesforceErrorKind.Transient)
         {
@@ -400,8 +403,39 @@ public sealed partial class SalesforceWriter(
     private async Task<RecordedOutcome> RecordAsync(Run run, RecordLinkEntity link, LinkOutcome outcome, CancellationToken cancellationToken)
     {
         var recorded = await recorder.RecordAsync(link, outcome, run.Options.Channel, cancellationToken);
-        run.Results.Add(new WriteResult(link, outcome, recorded, run.Linked.Contains(link.SalesforceId)));
+        lock (run.Results)
+        {
+            run.Results.Add(new WriteResult(link, outcome, recorded, run.Linked.Contains(link.SalesforceId)));
+        }
+
         return recorded;
+    }
+
+    /// <summary>
+    /// Records one call's outcomes. Each is a few storage requests, so a collection's 200 recorded one after another
+    /// would take longer than the call itself: addresses are recorded side by side, a few at a time; one address's
+    /// links stay in order, so they never race each other on the address's rows.
+    /// </summary>
+    private async Task RecordEachAsync(Run run, IReadOnlyList<(RecordLinkEntity Link, LinkOutcome Outcome)> outcomes, CancellationToken cancellationToken)
+    {
+        if (outcomes.Count <= 1)
+        {
+            foreach (var (link, outcome) in outcomes)
+            {
+                await RecordAsync(run, link, outcome, cancellationToken);
+            }
+
+            return;
+        }
+
+        var options = new ParallelOptions { MaxDegreeOfParallelism = RecordingConcurrency, CancellationToken = cancellationToken };
+        await Parallel.ForEachAsync(outcomes.GroupBy(o => o.Link.PartitionKey, StringComparer.Ordinal), options, async (address, ct) =>
+        {
+            foreach (var (link, outcome) in address)
+            {
+                await RecordAsync(run, link, outcome, ct);
+            }
+        });
     }
 
     private sealed record Run(WriteOptions Options, IWriteBudget Budget, List<WriteResult> Results)

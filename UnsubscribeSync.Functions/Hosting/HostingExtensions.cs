@@ -108,6 +108,7 @@ public static class HostingExtensions
         services.AddHostedService<PushTargetReport>();
         services.TryAddSingleton<IRecordRedirectResolver, RecordRedirectResolver>();
         services.TryAddSingleton<SalesforceWriter>();
+        services.TryAddSingleton<PushCoalescer>();
         services.TryAddSingleton<IPushService, PushService>();
         services.AddNightlySync(configuration);
         services.AddConsent(configuration);

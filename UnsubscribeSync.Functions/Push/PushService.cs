@@ -50,13 +50,14 @@ public interface IPushService
 }
 
 /// <summary>
-/// The push worker: reads the link the message names and hands it to the <see cref="SalesforceWriter"/> as a
-/// batch of one, so push and the nightly sync write, follow redirects and record outcomes the same way.
+/// The push worker: reads the link the message names and hands it to the <see cref="PushCoalescer"/>, which writes it
+/// through the <see cref="SalesforceWriter"/> alone when idle or with the other pushes in flight, so push and the
+/// nightly sync write, follow redirects and record outcomes the same way.
 /// </summary>
 public sealed partial class PushService(
     ILedgerStore ledger,
     ILinkOutcomeRecorder recorder,
-    SalesforceWriter writer,
+    PushCoalescer coalescer,
     TimeProvider timeProvider,
     ILogger<PushService> logger) : IPushService
 {
@@ -94,15 +95,17 @@ public sealed partial class PushService(
                     return PushOutcome.NothingToDo;
             }
 
-            // A transient failure is recorded on the link by the writer and thrown, so the queue retries.
-            var results = await writer.WriteAsync([link], new WriteOptions(Channel, VerifyConfirmed: verify), new UrgentWriteBudget(), cancellationToken);
-            if (results.Count == 0)
+            // A transient failure is recorded on the link by the writer and thrown, so the queue retries. The call may
+            // carry other messages' links: this message's outcomes are those of its own address.
+            var call = await coalescer.WriteAsync(link, new WriteOptions(Channel, VerifyConfirmed: verify), cancellationToken);
+            var results = call.Where(r => r.Link.PartitionKey == link.PartitionKey).ToList();
+
+            // The last outcome for the link: a read that reopened it is followed by the write of the current value.
+            var own = results.LastOrDefault(r => r.Link.SalesforceId == link.SalesforceId);
+            if (own is null)
             {
                 return PushOutcome.NothingToDo;
             }
-
-            // The last outcome for the link: a read that reopened it is followed by the write of the current value.
-            var own = results.Last(r => r.Link.SalesforceId == link.SalesforceId);
             if (own.Recorded.MustRewrite && round < MaxRewrites)
             {
                 continue;

@@ -26,6 +26,8 @@ public sealed class BenchmarkSmokeTests
             Assert.True(report.Problems.Count == 0, string.Join(Environment.NewLine, report.Problems) + Environment.NewLine + log);
             Assert.Contains(report.Scenarios, s => s.Key == "intake" && s.Status == ScenarioStatus.Measured);
             Assert.Contains(report.Scenarios, s => s.Key == "naive" && s.Status == ScenarioStatus.Measured);
+            Assert.Contains(report.Scenarios, s => s.Key == "push-burst" && s.Status == ScenarioStatus.Measured);
+            Assert.Contains(report.Scenarios, s => s.Key == "push-idle" && s.Status == ScenarioStatus.Measured);
             Assert.DoesNotContain(report.Scenarios, s => s.Status == ScenarioStatus.Failed);
             Assert.Contains("## Machine", await File.ReadAllTextAsync(output, TestContext.Current.CancellationToken), StringComparison.Ordinal);
         }

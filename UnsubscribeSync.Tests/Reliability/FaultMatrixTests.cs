@@ -325,7 +325,7 @@ public sealed class FaultMatrixTests(SalesforceSandboxFixture sandbox) : IClassF
 
     private static async Task DrainInParallelAsync(QueueHostEmulator host, string queue, Func<Azure.Storage.Queues.Models.QueueMessage, CancellationToken, Task> deliver, int maxDeliveries)
     {
-        // Eight at a time, as one instance's host runs them (host.json batchSize 8 + newBatchThreshold 4 allows 12).
+        // Eight at a time, several deliveries in flight as on one instance (host.json batchSize 32 + newBatchThreshold 16 allows 48), so pushes coalesce.
         var delivered = 0;
         await Task.WhenAll(Enumerable.Range(0, 8).Select(async _ =>
         {

@@ -134,7 +134,8 @@ public sealed partial class StatusService(
 
         try
         {
-            // Cached for Salesforce:FieldCacheLifetime, as push and the sync use it: two describes at most per lifetime.
+            // The check push and the sync use: cached for Salesforce:FieldCacheLifetime, from describes kept up to
+            // Salesforce:FieldCheckLifetime; a failing check is described afresh, so a fix shows on the next cache miss.
             var resolution = await fields.ResolveAsync(cancellationToken);
             checks.Add(resolution.IsUsable
                 ? new StatusCheck("opt-out-field", title, CheckStatus.Pass,

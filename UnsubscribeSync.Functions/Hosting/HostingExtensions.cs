@@ -95,6 +95,8 @@ public static class HostingExtensions
         services.TryAddSingleton<WebhookSignatureVerifier>();
         services.TryAddSingleton<WebhookHandler>();
 
+        // The field check keeps its describes in the SyncState table across runs (before AddSalesforce, whose default keeps none).
+        services.TryAddSingleton<IFieldCheckStore, FieldCheckTable>();
         services.AddSalesforce(configuration);
 
         // The client knows only its own options; which field to write is the app's sync setting (Email Opt Out

@@ -28,6 +28,12 @@ public interface ISalesforceClient
     /// <summary>Describes an sObject's fields as the integration user sees them.</summary>
     Task<SObjectDescription> DescribeAsync(string sObjectName, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Describes an sObject only if its metadata changed after <paramref name="since"/> (<c>If-Modified-Since</c>);
+    /// null when Salesforce answers 304 Not Modified. Still one API call either way.
+    /// </summary>
+    Task<SObjectDescription?> DescribeIfModifiedAsync(string sObjectName, DateTimeOffset since, CancellationToken cancellationToken);
+
     /// <summary>Reads the org's limits, including <c>DailyApiRequests</c>. Costs an API call; use sparingly.</summary>
     Task<SalesforceLimits> GetLimitsAsync(CancellationToken cancellationToken);
 }

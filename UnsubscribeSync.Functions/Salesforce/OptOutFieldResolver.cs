@@ -65,20 +65,25 @@ public sealed record OptOutFieldResolution(
 /// <summary>
 /// Finds the opt-out field named by <c>Sync:TargetField</c> on Contact and Lead (and its Person Account form on
 /// Account, where the org has Person Accounts and <c>Sync:PersonAccounts</c> is not Off) and checks it can be
-/// written. The push worker calls it before writing; results are cached because describes cost API calls.
+/// written. The push worker calls it before writing; results are cached in the process, and the describes kept in
+/// <see cref="IFieldCheckStore"/> across runs, because describes cost API calls.
 /// </summary>
 public interface IOptOutFieldResolver
 {
     /// <summary>The cached resolution, describing Contact and Lead first when it is missing or stale.</summary>
     Task<OptOutFieldResolution> ResolveAsync(CancellationToken cancellationToken);
 
-    /// <summary>Forgets the cached resolution, e.g. after Salesforce rejected a write with a field error.</summary>
+    /// <summary>
+    /// Forgets the cached resolution and the kept describes, e.g. after Salesforce rejected a write or a query with a
+    /// field error: the next resolve describes afresh.
+    /// </summary>
     void Invalidate();
 }
 
 /// <summary>Describe-based <see cref="IOptOutFieldResolver"/>.</summary>
 internal sealed class OptOutFieldResolver(
     ISalesforceClient client,
+    IFieldCheckStore store,
     IOptions<OptOutFieldOptions> fieldOptions,
     IOptions<SalesforceOptions> salesforceOptions,
     TimeProvider timeProvider,
@@ -101,8 +106,12 @@ internal sealed class OptOutFieldResolver(
 
     private const string FieldSetting = "Sync__MarketoSalesOptOutField";
 
+    // A table property holds 64 KiB (32K UTF-16 characters); a kept describe larger than this is not kept.
+    private const int MaxKeptFieldsLength = 30_000;
+
     private readonly SemaphoreSlim _gate = new(1, 1);
     private Cached? _cached;
+    private int _describeAfresh;
 
     public async Task<OptOutFieldResolution> ResolveAsync(CancellationToken cancellationToken)
     {
@@ -131,20 +140,49 @@ internal sealed class OptOutFieldResolver(
         }
     }
 
-    public void Invalidate() => Volatile.Write(ref _cached, null);
+    public void Invalidate()
+    {
+        Volatile.Write(ref _describeAfresh, 1);
+        Volatile.Write(ref _cached, null);
+    }
 
     public void Dispose() => _gate.Dispose();
 
     private async Task<OptOutFieldResolution> ResolveUncachedAsync(CancellationToken cancellationToken)
     {
+        var afresh = Interlocked.Exchange(ref _describeAfresh, 0) == 1;
+        var describes = await DescribeAllAsync(afresh, cancellationToken).ConfigureAwait(false);
+        var resolution = Evaluate(describes);
+        if (!resolution.IsUsable && !describes.AllFresh)
+        {
+            // A failing check is never taken from what was kept: the admin may have fixed it since, and while it fails
+            // nothing is written, so describing costs calls only while the org is misconfigured.
+            describes = await DescribeAllAsync(afresh: true, cancellationToken).ConfigureAwait(false);
+            resolution = Evaluate(describes);
+        }
+
+        Report(resolution);
+        return resolution;
+    }
+
+    private async Task<Describes> DescribeAllAsync(bool afresh, CancellationToken cancellationToken)
+    {
         var sync = fieldOptions.Value;
-        var contactTask = client.DescribeAsync("Contact", cancellationToken);
-        var leadTask = client.DescribeAsync("Lead", cancellationToken);
-        var accountTask = DescribeAccountAsync(sync.PersonAccounts, cancellationToken);
+        var scope = Scope(sync);
+        var contactTask = DescribeKeptAsync(scope, "Contact", afresh, mayBeUnavailable: false, cancellationToken);
+        var leadTask = DescribeKeptAsync(scope, "Lead", afresh, mayBeUnavailable: false, cancellationToken);
+        var accountTask = DescribeAccountAsync(scope, sync.PersonAccounts, afresh, cancellationToken);
         await Task.WhenAll(contactTask, leadTask, accountTask).ConfigureAwait(false);
         var contact = await contactTask.ConfigureAwait(false);
         var lead = await leadTask.ConfigureAwait(false);
-        var (account, absent) = await accountTask.ConfigureAwait(false);
+        var (account, absent, accountFresh) = await accountTask.ConfigureAwait(false);
+        return new Describes(contact.Description!, lead.Description!, account, absent, contact.Fresh && lead.Fresh && accountFresh);
+    }
+
+    private OptOutFieldResolution Evaluate(Describes describes)
+    {
+        var sync = fieldOptions.Value;
+        var (contact, lead, account, absent) = (describes.Contact, describes.Lead, describes.Account, describes.Absent);
 
         OptOutFieldStatus contactStatus, leadStatus;
         OptOutFieldStatus? personStatus = null;
@@ -181,8 +219,13 @@ internal sealed class OptOutFieldResolver(
             }
         }
 
-        var resolution = new OptOutFieldResolution(
+        return new OptOutFieldResolution(
             sync.Target, contactStatus.FieldName ?? leadStatus.FieldName, contactStatus, leadStatus, personStatus, absent, sync.PersonAccounts == PersonAccountMode.On);
+    }
+
+    private void Report(OptOutFieldResolution resolution)
+    {
+        var (contactStatus, leadStatus, personStatus) = (resolution.Contact, resolution.Lead, resolution.PersonAccount);
         if (resolution.IsUsable)
         {
             SalesforceLog.OptOutFieldResolved(logger, contactStatus.FieldName!, leadStatus.FieldName!);
@@ -196,39 +239,144 @@ internal sealed class OptOutFieldResolver(
         {
             SalesforceLog.PersonAccountsFound(logger, personField);
         }
-        else if (personStatus is null && sync.PersonAccounts != PersonAccountMode.On)
+        else if (personStatus is null && !resolution.PersonAccountsRequired)
         {
             // Said every time the fields are checked (on first use, then once per cache lifetime), never per record.
-            SalesforceLog.PersonAccountsAbsent(logger, absent ?? OptOutFieldResolution.NoPersonAccounts);
+            SalesforceLog.PersonAccountsAbsent(logger, resolution.PersonAccountsAbsent ?? OptOutFieldResolution.NoPersonAccounts);
         }
-
-        return resolution;
     }
 
     /// <summary>
     /// Account's describe when Person Accounts may be in use and the org has them, else why not. An org without them
     /// shows Account without the person fields; an integration user who may not see Account gets NOT_FOUND.
     /// </summary>
-    private async Task<(SObjectDescription? Account, string? Absent)> DescribeAccountAsync(PersonAccountMode mode, CancellationToken cancellationToken)
+    private async Task<(SObjectDescription? Account, string? Absent, bool Fresh)> DescribeAccountAsync(
+        string scope, PersonAccountMode mode, bool afresh, CancellationToken cancellationToken)
     {
         if (mode == PersonAccountMode.Off)
         {
-            return (null, "Person Accounts are switched off (Sync__PersonAccounts=Off)");
+            return (null, "Person Accounts are switched off (Sync__PersonAccounts=Off)", true);
         }
 
-        SObjectDescription account;
-        try
+        var (account, unavailable, fresh) = await DescribeKeptAsync(scope, "Account", afresh, mayBeUnavailable: true, cancellationToken).ConfigureAwait(false);
+        if (account is null)
         {
-            account = await client.DescribeAsync("Account", cancellationToken).ConfigureAwait(false);
-        }
-        catch (SalesforceApiException ex) when (ex.Kind == SalesforceErrorKind.Permanent)
-        {
-            return (null, $"Account cannot be described for the integration user ({ex.ErrorCode ?? ex.Kind.ToString()}), so no Person Account can be read or written");
+            return (null, $"Account cannot be described for the integration user ({unavailable}), so no Person Account can be read or written", fresh);
         }
 
         return account.FindField(PersonEmailField) is null || account.FindField(IsPersonAccountField) is null
-            ? (null, OptOutFieldResolution.NoPersonAccounts)
-            : (account, null);
+            ? (null, OptOutFieldResolution.NoPersonAccounts, fresh)
+            : (account, null, fresh);
+    }
+
+    /// <summary>
+    /// One object's describe, reduced to the fields the check reads: the kept one while Salesforce confirmed it within
+    /// <see cref="SalesforceOptions.FieldCheckLifetime"/> (no call); after that, asked with <c>If-Modified-Since</c>
+    /// (a 304 keeps it); otherwise, or <paramref name="afresh"/>, described in full. <c>Fresh</c> is true when
+    /// Salesforce sent the describe now.
+    /// </summary>
+    private async Task<(SObjectDescription? Description, string? UnavailableCode, bool Fresh)> DescribeKeptAsync(
+        string scope, string sObjectName, bool afresh, bool mayBeUnavailable, CancellationToken cancellationToken)
+    {
+        var kept = afresh ? null : await ReadKeptAsync(scope, sObjectName, cancellationToken).ConfigureAwait(false);
+        var now = timeProvider.GetUtcNow();
+        if (kept is not null && kept.CheckedAt <= now && now - kept.CheckedAt < salesforceOptions.Value.FieldCheckLifetime)
+        {
+            SalesforceLog.FieldCheckSource(logger, sObjectName, "kept describe, confirmed within Salesforce__FieldCheckLifetime (no call)");
+            return (kept.Description, kept.UnavailableCode, false);
+        }
+
+        SObjectDescription? described;
+        try
+        {
+            if (kept is { ValidAsOf: { } since, UnavailableCode: null })
+            {
+                described = await client.DescribeIfModifiedAsync(sObjectName, since, cancellationToken).ConfigureAwait(false);
+                if (described is null)
+                {
+                    SalesforceLog.FieldCheckSource(logger, sObjectName, "kept describe, Salesforce answered 304 Not Modified");
+                    await SaveKeptAsync(scope, kept with { CheckedAt = now }, cancellationToken).ConfigureAwait(false);
+                    return (kept.Description, null, false);
+                }
+            }
+            else
+            {
+                described = await client.DescribeAsync(sObjectName, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (SalesforceApiException ex) when (mayBeUnavailable && ex.Kind == SalesforceErrorKind.Permanent)
+        {
+            var code = ex.ErrorCode ?? ex.Kind.ToString();
+            await SaveKeptAsync(scope, new KeptDescribe(sObjectName, [], code, null, now), cancellationToken).ConfigureAwait(false);
+            return (null, code, true);
+        }
+
+        SalesforceLog.FieldCheckSource(logger, sObjectName, "described");
+        var reduced = new KeptDescribe(sObjectName, [.. described.Fields.Where(f => IsRead(f, sObjectName))], null, described.ValidAsOf, now);
+        await SaveKeptAsync(scope, reduced, cancellationToken).ConfigureAwait(false);
+        return (reduced.Description, null, true);
+    }
+
+    /// <summary>
+    /// The fields any check of the current settings can look at. A describe holds hundreds of fields in a real org;
+    /// kept whole it would not fit a table property. Fresh and kept describes are evaluated reduced alike, so both give
+    /// the same answer. The configured field name is part of the scope, so a new name is described afresh.
+    /// </summary>
+    private bool IsRead(FieldDescription field, string sObjectName)
+    {
+        var configured = fieldOptions.Value.MarketoSalesOptOutField?.Trim();
+        if (field.Name is EmailOptOutField or PersonEmailOptOutField or PersonEmailField or IsPersonAccountField
+            || (!string.IsNullOrEmpty(configured)
+                && (string.Equals(field.Name, configured, StringComparison.OrdinalIgnoreCase)
+                    || string.Equals(field.Name, SalesforceObjectTypes.PersonAccountField(configured), StringComparison.OrdinalIgnoreCase))))
+        {
+            return true;
+        }
+
+        // Discovery matches custom fields by label; on Account the person form (__pc) of Contact's field is checked by name.
+        return field.Custom
+            && (MarketoSalesOptOutLabels.Any(l => string.Equals(field.Label?.Trim(), l, StringComparison.OrdinalIgnoreCase))
+                || (sObjectName == "Account" && field.Name.EndsWith("__pc", StringComparison.OrdinalIgnoreCase)));
+    }
+
+    /// <summary>The org, user, API version and field setting a describe holds for; a hash, so no setting is copied into storage.</summary>
+    private string Scope(OptOutFieldOptions sync)
+    {
+        var sf = salesforceOptions.Value;
+        var text = string.Join('\n', sf.LoginUrl?.Trim().TrimEnd('/').ToUpperInvariant(), sf.ApiVersion, sf.UsesClientCredentials ? sf.ClientId : sf.Username, sync.MarketoSalesOptOutField?.Trim());
+        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
+    }
+
+    // What was kept is an optimisation: storage trouble must never stop the check, which then describes instead.
+    private async Task<KeptDescribe?> ReadKeptAsync(string scope, string sObjectName, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await store.GetAsync(scope, sObjectName, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            SalesforceLog.KeptDescribeUnavailable(logger, sObjectName, "read", ex.GetType().Name);
+            return null;
+        }
+    }
+
+    private async Task SaveKeptAsync(string scope, KeptDescribe describe, CancellationToken cancellationToken)
+    {
+        if (System.Text.Json.JsonSerializer.Serialize(describe.Fields).Length > MaxKeptFieldsLength)
+        {
+            SalesforceLog.KeptDescribeUnavailable(logger, describe.SObjectName, "kept", "too many matching fields");
+            return;
+        }
+
+        try
+        {
+            await store.SaveAsync(scope, describe, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            SalesforceLog.KeptDescribeUnavailable(logger, describe.SObjectName, "kept", ex.GetType().Name);
+        }
     }
 
     private static OptOutFieldStatus CheckNamed(SObjectDescription describe, SalesforceObjectType type, string apiName, string displayName, bool configured)
@@ -283,4 +431,6 @@ internal sealed class OptOutFieldResolver(
     private static string Label(SalesforceObjectType type) => type == SalesforceObjectType.PersonAccount ? "Account (Person Account)" : type.ToString();
 
     private sealed record Cached(OptOutFieldResolution Resolution, DateTimeOffset ExpiresAt);
+
+    private sealed record Describes(SObjectDescription Contact, SObjectDescription Lead, SObjectDescription? Account, string? Absent, bool AllFresh);
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 using System.Net.Http.Json;
 using System.Runtime.CompilerServices;
 using System.Text.Json.Serialization;
@@ -75,7 +76,14 @@ internal sealed partial class SalesforceClient(
 
     public IAsyncEnumerable<T> QueryAllAsync<T>(string soql, CancellationToken cancellationToken) => QueryCoreAsync<T>("queryAll", soql, cancellationToken);
 
-    public async Task<SObjectDescription> DescribeAsync(string sObjectName, CancellationToken cancellationToken)
+    public async Task<SObjectDescription> DescribeAsync(string sObjectName, CancellationToken cancellationToken) =>
+        await DescribeCoreAsync(sObjectName, since: null, cancellationToken).ConfigureAwait(false)
+        ?? throw UnexpectedBody($"describe of {sObjectName}");
+
+    public Task<SObjectDescription?> DescribeIfModifiedAsync(string sObjectName, DateTimeOffset since, CancellationToken cancellationToken) =>
+        DescribeCoreAsync(sObjectName, since, cancellationToken);
+
+    private async Task<SObjectDescription?> DescribeCoreAsync(string sObjectName, DateTimeOffset? since, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(sObjectName) || !ApiNamePattern().IsMatch(sObjectName))
         {
@@ -83,14 +91,21 @@ internal sealed partial class SalesforceClient(
         }
 
         using var request = new HttpRequestMessage(HttpMethod.Get, $"{DataPath}/sobjects/{sObjectName}/describe");
+        request.Headers.IfModifiedSince = since;
         using var response = await SendAsync(request, $"describe of {sObjectName}", cancellationToken).ConfigureAwait(false);
+        if (response.StatusCode == HttpStatusCode.NotModified)
+        {
+            return null;
+        }
+
+        var validAsOf = response.Content.Headers.LastModified ?? response.Headers.Date?.AddSeconds(-1);
         var describe = await response.Content.ReadFromJsonAsync<DescribeResult>(SalesforceJson.Options, cancellationToken).ConfigureAwait(false)
             ?? throw UnexpectedBody($"describe of {sObjectName}");
         var fields = (describe.Fields ?? [])
             .Where(f => !string.IsNullOrEmpty(f.Name))
             .Select(f => new FieldDescription(f.Name!, f.Label, f.Type, f.Updateable, f.Custom))
             .ToList();
-        return new SObjectDescription(describe.Name ?? sObjectName, describe.Label, fields);
+        return new SObjectDescription(describe.Name ?? sObjectName, describe.Label, fields) { ValidAsOf = validAsOf };
     }
 
     public async Task<SalesforceLimits> GetLimitsAsync(CancellationToken cancellationToken)
@@ -204,7 +219,8 @@ internal sealed partial class SalesforceClient(
             throw new SalesforceApiException($"Salesforce {operation} could not reach Salesforce ({ex.HttpRequestError}).", SalesforceErrorKind.Transient, innerException: ex);
         }
 
-        if (response.IsSuccessStatusCode)
+        // A 304 is an answer only to a conditional request (the describe's If-Modified-Since).
+        if (response.IsSuccessStatusCode || (response.StatusCode == HttpStatusCode.NotModified && request.Headers.IfModifiedSince is not null))
         {
             return response;
         }

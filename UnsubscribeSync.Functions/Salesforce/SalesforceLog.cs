@@ -54,4 +54,10 @@ internal static partial class SalesforceLog
 
     [LoggerMessage(EventId = 311, Level = LogLevel.Warning, Message = "No Person Accounts: {Reason}. Person-account work is skipped, and an event naming an Account (001) Id is blocked with this reason")]
     public static partial void PersonAccountsAbsent(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 312, Level = LogLevel.Warning, Message = "The kept describe of {SObject} could not be {Action} ({Error}); the field check describes as if none were kept")]
+    public static partial void KeptDescribeUnavailable(ILogger logger, string sObject, string action, string error);
+
+    [LoggerMessage(EventId = 313, Level = LogLevel.Information, Message = "Field check of {SObject}: {Source}")]
+    public static partial void FieldCheckSource(ILogger logger, string sObject, string source);
 }

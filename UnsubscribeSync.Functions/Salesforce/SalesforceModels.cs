@@ -29,6 +29,12 @@ public sealed record RecordResult(SalesforceId Id, bool Success, IReadOnlyList<S
 /// <param name="Fields">The fields the running user can see (field-level security applies).</param>
 public sealed record SObjectDescription(string Name, string? Label, IReadOnlyList<FieldDescription> Fields)
 {
+    /// <summary>
+    /// The instant to send as <c>If-Modified-Since</c> to ask whether this describe is still current: Salesforce's
+    /// <c>Last-Modified</c>, else its <c>Date</c> less a second (HTTP dates have whole seconds); null when it sent neither.
+    /// </summary>
+    public DateTimeOffset? ValidAsOf { get; init; }
+
     /// <summary>The field with this API name (case-insensitive, as Salesforce treats API names), or null.</summary>
     public FieldDescription? FindField(string apiName) =>
         Fields.FirstOrDefault(f => string.Equals(f.Name, apiName, StringComparison.OrdinalIgnoreCase));

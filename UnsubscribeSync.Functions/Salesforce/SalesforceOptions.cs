@@ -38,6 +38,13 @@ public sealed class SalesforceOptions
     /// <summary>How long a field discovery result is trusted before Contact and Lead are described again.</summary>
     public TimeSpan FieldCacheLifetime { get; set; } = TimeSpan.FromMinutes(15);
 
+    /// <summary>
+    /// How long a kept describe (table storage, shared by every process and run) is trusted without asking Salesforce.
+    /// After it, the check asks with <c>If-Modified-Since</c> (a 304 costs a call but no body); a field error from
+    /// Salesforce, or a check that fails, describes afresh at once.
+    /// </summary>
+    public TimeSpan FieldCheckLifetime { get; set; } = TimeSpan.FromDays(1);
+
     /// <summary>Time allowed for one HTTP attempt.</summary>
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(30);
 

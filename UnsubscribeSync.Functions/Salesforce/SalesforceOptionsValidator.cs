@@ -64,6 +64,7 @@ public sealed partial class SalesforceOptionsValidator : IValidateOptions<Salesf
 
         RequireAtLeast(failures, "TokenRefreshInterval", options.TokenRefreshInterval, TimeSpan.FromMinutes(1));
         RequireAtLeast(failures, "FieldCacheLifetime", options.FieldCacheLifetime, TimeSpan.Zero);
+        RequireAtLeast(failures, "FieldCheckLifetime", options.FieldCheckLifetime, TimeSpan.Zero);
         RequireAtLeast(failures, "AttemptTimeout", options.AttemptTimeout, TimeSpan.FromMilliseconds(10));
         RequireAtLeast(failures, "TotalTimeout", options.TotalTimeout, TimeSpan.FromMilliseconds(10));
         RequireAtLeast(failures, "RetryBaseDelay", options.RetryBaseDelay, TimeSpan.Zero);

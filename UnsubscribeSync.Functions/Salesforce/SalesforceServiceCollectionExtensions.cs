@@ -36,6 +36,7 @@ public static class SalesforceServiceCollectionExtensions
         services.AddOptions<OptOutFieldOptions>();
         services.TryAddSingleton<ISalesforceApiUsage, SalesforceApiUsage>();
         services.TryAddSingleton<ISalesforceTokenProvider, SalesforceTokenProvider>();
+        services.TryAddSingleton<IFieldCheckStore, NoFieldCheckStore>();
         services.TryAddSingleton<IOptOutFieldResolver, OptOutFieldResolver>();
         services.TryAddTransient<SalesforceAuthenticationHandler>();
         services.TryAddTransient<SalesforceLimitInfoHandler>();

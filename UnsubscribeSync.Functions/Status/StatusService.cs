@@ -134,7 +134,8 @@ public sealed partial class StatusService(
 
         try
         {
-            // Cached for Salesforce:FieldCacheLifetime, as push and the sync use it: two describes at most per lifetime.
+            // The check push and the sync use: cached for Salesforce:FieldCacheLifetime, from describes kept up to
+            // Salesforce:FieldCheckLifetime; a failing check is described afresh, so a fix shows on the next cache miss.
             var resolution = await fields.ResolveAsync(cancellationToken);
             // Person Accounts are checked where the org has them: their field lives on Account (docs/status.md).
             var account = resolution.PersonAccount is { FieldName: { } accountField } ? $", Account.{accountField} (person accounts)" : string.Empty;

@@ -72,6 +72,15 @@ public sealed partial class InboundSync(
             context.InboundIncomplete = true;
             return;
         }
+        catch (SalesforceApiException ex) when (ex.ErrorCode == "INVALID_FIELD")
+        {
+            // The kept field check said the field was there; Salesforce says it is not (removed, or hidden by field-level
+            // security). Check afresh: the outbound pass and push then see the problem and block writes instead of failing them.
+            fields.Invalidate();
+            Log.FieldMissing(logger, context.RunId, objectType.ToString(), (await fields.ResolveAsync(cancellationToken)).For(objectType).Problem ?? ex.Message);
+            context.InboundIncomplete = true;
+            return;
+        }
 
         var writes = new ConcurrentBag<RecordLinkEntity>();
         // Records sharing an address are handled one after another, so duplicates never race for the same ledger partition.

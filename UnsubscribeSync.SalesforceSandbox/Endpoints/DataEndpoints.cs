@@ -114,6 +114,16 @@ public static class DataEndpoints
             return SalesforceJson.Error(SalesforceError.NotFound());
         }
 
+        // As Salesforce does: Last-Modified on the answer, and 304 with no body when the metadata has not changed since
+        // If-Modified-Since (the call still counts against the daily allocation; the filter has counted it).
+        var modified = state.MetadataModifiedAt(canonical);
+        http.Response.Headers.LastModified = modified.ToString("R", CultureInfo.InvariantCulture);
+        if (DateTimeOffset.TryParseExact(http.Request.Headers.IfModifiedSince.ToString(), "R", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var since)
+            && modified <= since)
+        {
+            return Results.StatusCode(StatusCodes.Status304NotModified);
+        }
+
         var schema = ObjectSchema.For(canonical, state.Settings);
         var prefix = $"/services/data/v{Version(http)}/sobjects/{schema.Name}";
         var fields = new JsonArray();

@@ -349,6 +349,7 @@ public class OptOutFieldResolverTests
     {
         return new OptOutFieldResolver(
             client,
+            new NoFieldCheckStore(),
             Options.Create(new OptOutFieldOptions { Target = sync.TargetField, MarketoSalesOptOutField = sync.MarketoSalesOptOutField, PersonAccounts = sync.PersonAccounts }),
             Options.Create(new SalesforceOptions { FieldCacheLifetime = TimeSpan.FromMinutes(15) }),
             time ?? new FakeTimeProvider(),

@@ -394,6 +394,29 @@ public sealed class SalesforceClientSandboxTests(SalesforceSandboxFixture sandbo
     }
 
     [Fact]
+    public async Task DescribeIfModifiedAsync_UnchangedThenFieldChanged_Answers304ThenTheNewDescribe()
+    {
+        // Arrange
+        using var services = SalesforceTestHost.Build(null, SalesforceTestHost.SandboxSettings(sandbox));
+        var client = services.GetRequiredService<ISalesforceClient>();
+        var first = await client.DescribeAsync("Contact", Ct);
+
+        // Act
+        var unchanged = await client.DescribeIfModifiedAsync("Contact", first.ValidAsOf!.Value, Ct);
+        await sandbox.Control.UpdateSettingsAsync(new SandboxSettingsUpdate { CustomFieldUpdateableOnContact = false }, Ct);
+        var changed = await client.DescribeIfModifiedAsync("Contact", first.ValidAsOf.Value, Ct);
+        var leadUnchanged = await client.DescribeIfModifiedAsync("Lead", first.ValidAsOf.Value, Ct);
+
+        // Assert: a 304 is no describe but still a call; only Contact's metadata moved.
+        Assert.Null(unchanged);
+        Assert.NotNull(changed);
+        Assert.False(changed.FindField(sandbox.CustomOptOutField)!.Updateable);
+        Assert.True(changed.ValidAsOf > first.ValidAsOf);
+        Assert.Null(leadUnchanged);
+        Assert.Equal(4, (await sandbox.Control.GetStatsAsync(Ct)).Describe);
+    }
+
+    [Fact]
     public async Task ResolveAsync_EmailOptOutTarget_UsesStandardField()
     {
         // Arrange

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One command for the benchmarks on a fresh machine (needs only the .NET 10 SDK and Node 20):
-#   scripts/bench.sh [--smoke|--full] [--million] [--sync-entries N]
+#   scripts/bench.sh [--smoke|--full] [--million] [--sync-entries N] [--curve]
 # Installs Azurite from package-lock.json when missing, starts Azurite (unless something already listens
 # on 10000-10002; else on free ports) and, for full runs, the Salesforce sandbox in its own process,
 # builds UnsubscribeSync.Benchmarks in Release, runs it, and stops everything it started.
@@ -8,6 +8,9 @@
 # UNSUBSCRIBESYNC_BENCH_OWN_AZURITE=1 starts a private Azurite on free ports even when one is running
 # (a shared emulator busy with other work makes the figures noisier).
 # --full (default) rewrites docs/benchmarks.md; --smoke (tiny sizes, < 60 s) writes TestResults/benchmarks-smoke.md.
+# --curve runs only the sync scenarios (3 and 4) and the sync's cost curve (5: full and incremental runs at 2,500,
+# 5,000, 10,000 and 20,000 entries, and 100,000 Salesforce records against 10,000 entries); the report keeps the
+# previous run's sections and target rows of the scenarios it did not run.
 # Exits non-zero when a scenario fails or reports an impossible number.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,8 +24,9 @@ while [ $# -gt 0 ]; do
     --smoke|--full) mode="$arg" ;;
     --million) extra+=(--million) ;;
     --sync-entries) extra+=(--sync-entries "${1:?--sync-entries needs a number}"); shift ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
-    *) echo "Unknown argument '$arg'. Usage: scripts/bench.sh [--smoke|--full] [--million] [--sync-entries N]" >&2; exit 2 ;;
+    --curve) extra+=(--curve --only sync) ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    *) echo "Unknown argument '$arg'. Usage: scripts/bench.sh [--smoke|--full] [--million] [--sync-entries N] [--curve]" >&2; exit 2 ;;
   esac
 done
 

@@ -3,7 +3,7 @@ using UnsubscribeSync.Benchmarks.Harness;
 namespace UnsubscribeSync.Benchmarks;
 
 /// <summary>
-/// <c>UnsubscribeSync.Benchmarks [--smoke|--full] [--million] [--output PATH] [--sandbox-url URL] [--storage CONNECTION]</c>.
+/// <c>UnsubscribeSync.Benchmarks [--smoke|--full] [--million] [--curve] [--only LIST] [--output PATH] [--sandbox-url URL] [--storage CONNECTION]</c>.
 /// Normally started by <c>scripts/bench.sh</c>, which also starts Azurite and the sandbox. Exits 1 when any
 /// scenario failed or reported an impossible number.
 /// </summary>
@@ -18,13 +18,16 @@ public static class Program
             switch (args[i])
             {
                 case "--smoke":
-                    options = BenchOptions.Smoke() with { IncludeMillion = options.IncludeMillion };
+                    options = BenchOptions.Smoke() with { IncludeMillion = options.IncludeMillion, Only = options.Only };
                     break;
                 case "--full":
-                    options = BenchOptions.Full() with { IncludeMillion = options.IncludeMillion };
+                    options = BenchOptions.Full() with { IncludeMillion = options.IncludeMillion, IncludeCurve = options.IncludeCurve, Only = options.Only };
                     break;
                 case "--million":
                     options = options with { IncludeMillion = true };
+                    break;
+                case "--curve":
+                    options = options with { IncludeCurve = true };
                     break;
                 case "--output" when i + 1 < args.Length:
                     output = args[++i];
@@ -45,7 +48,7 @@ public static class Program
                     options = options with { ArtifactsPath = args[++i] };
                     break;
                 default:
-                    await Console.Error.WriteLineAsync($"Unknown argument '{args[i]}'. Usage: [--smoke|--full] [--million] [--output PATH] [--sandbox-url URL] [--storage CONNECTION] [--artifacts DIR] [--only micro,intake,push,sync] [--sync-entries N]");
+                    await Console.Error.WriteLineAsync($"Unknown argument '{args[i]}'. Usage: [--smoke|--full] [--million] [--output PATH] [--sandbox-url URL] [--storage CONNECTION] [--artifacts DIR] [--only micro,intake,push,sync] [--sync-entries N] [--curve]");
                     return 2;
             }
         }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One command for the benchmarks on a fresh machine (needs only the .NET 10 SDK and Node 20):
-#   scripts/bench.sh [--smoke|--full] [--million] [--sync-entries N] [--only micro,intake,push,sync]
+#   scripts/bench.sh [--smoke|--full] [--million] [--sync-entries N] [--curve] [--only micro,intake,push,sync]
 # Installs Azurite from package-lock.json when missing, starts Azurite (unless something already listens
 # on 10000-10002; else on free ports) and, for full runs, the Salesforce sandbox in its own process,
 # builds UnsubscribeSync.Benchmarks in Release, runs it, and stops everything it started.
@@ -10,6 +10,9 @@
 # --full (default) rewrites docs/benchmarks.md; --smoke (tiny sizes, < 60 s) writes TestResults/benchmarks-smoke.md.
 # --only runs just the scenarios named and writes TestResults/benchmarks-only.md instead (a partial report never
 # replaces docs/benchmarks.md).
+# --curve runs only the sync scenarios (3 and 4) and the sync's cost curve (5: full and incremental runs at 2,500,
+# 5,000, 10,000 and 20,000 entries, and 100,000 Salesforce records against 10,000 entries); the report keeps the
+# previous run's sections and target rows of the scenarios it did not run.
 # Exits non-zero when a scenario fails or reports an impossible number.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,8 +28,9 @@ while [ $# -gt 0 ]; do
     --million) extra+=(--million) ;;
     --sync-entries) extra+=(--sync-entries "${1:?--sync-entries needs a number}"); shift ;;
     --only) only="${1:?--only needs a list such as push,sync}"; extra+=(--only "$only"); shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
-    *) echo "Unknown argument '$arg'. Usage: scripts/bench.sh [--smoke|--full] [--million] [--sync-entries N] [--only LIST]" >&2; exit 2 ;;
+    --curve) extra+=(--curve --only sync) ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    *) echo "Unknown argument '$arg'. Usage: scripts/bench.sh [--smoke|--full] [--million] [--sync-entries N] [--curve] [--only LIST]" >&2; exit 2 ;;
   esac
 done
 

@@ -44,7 +44,9 @@ public sealed class BenchApp : IAsyncDisposable
     public RequestCounter StorageRequests { get; }
 
     /// <summary>Builds the graph. <paramref name="salesforce"/> points the Salesforce client at a sandbox.</summary>
-    public static BenchApp Create(string storageConnectionString, SandboxHost? salesforce = null, IDictionary<string, string?>? settings = null)
+    /// <param name="configureServices">Registers before the app does (the app's TryAdd keeps what it registers), e.g. a Salesforce request timer.</param>
+    public static BenchApp Create(
+        string storageConnectionString, SandboxHost? salesforce = null, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? configureServices = null)
     {
         var suffix = Guid.NewGuid().ToString("N")[..10];
         var values = new Dictionary<string, string?>
@@ -86,6 +88,7 @@ public sealed class BenchApp : IAsyncDisposable
 
         // Registered first, so the composition root's TryAdd keeps these counting clients.
         services.AddSingleton(clients);
+        configureServices?.Invoke(services);
         services.AddUnsubscribeSync(configuration);
         if (!services.Any(d => d.ServiceType == typeof(ISalesforceClient)))
         {

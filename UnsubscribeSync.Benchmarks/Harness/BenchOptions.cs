@@ -60,6 +60,18 @@ public sealed record BenchOptions
     /// <summary>Also seed and measure a 1,000,000-entry sync once.</summary>
     public bool IncludeMillion { get; init; }
 
+    /// <summary>Also run the sync's cost curve (scenario 5): full and incremental runs at each of <see cref="CurveSizes"/>.</summary>
+    public bool IncludeCurve { get; init; }
+
+    /// <summary>Ledger entries (and as many Salesforce records) of each point of the curve.</summary>
+    public IReadOnlyList<int> CurveSizes { get; init; } = [];
+
+    /// <summary>The curve's wide point: this many Salesforce records against <see cref="CurveWideLedger"/> ledger entries.</summary>
+    public int CurveWideSalesforce { get; init; }
+
+    /// <inheritdoc cref="CurveWideSalesforce"/>
+    public int CurveWideLedger { get; init; }
+
     /// <summary>Run the BenchmarkDotNet micro-benchmarks (ShortRun); smoke mode only calls each once.</summary>
     public bool RunMicroBenchmarks { get; init; }
 
@@ -86,6 +98,10 @@ public sealed record BenchOptions
         SyncEntries = 50,
         SeedConcurrency = 8,
         RunMicroBenchmarks = false,
+        IncludeCurve = true,
+        CurveSizes = [40, 80],
+        CurveWideSalesforce = 400,
+        CurveWideLedger = 40,
     };
 
     public static BenchOptions Full() => new()
@@ -105,5 +121,10 @@ public sealed record BenchOptions
         // against a real storage account (--storage) or with hours to spare.
         SyncEntries = 10_000,
         RunMicroBenchmarks = true,
+
+        // Issue 14 part 3, with --curve: what can run on Azurite here; 1,000,000 is projected from these.
+        CurveSizes = [2_500, 5_000, 10_000, 20_000],
+        CurveWideSalesforce = 100_000,
+        CurveWideLedger = 10_000,
     };
 }

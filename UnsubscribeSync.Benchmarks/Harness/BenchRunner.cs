@@ -53,6 +53,12 @@ public static class BenchRunner
                 await new SyncScenario(options, report, log, sandbox, driver).RunAsync(1_000_000, "sync-million", "3b. Nightly sync, 1,000,000 entries", withBaseline: false, cancellationToken)));
         }
 
+        if (options.IncludeCurve)
+        {
+            log.WriteLine("5. Sync cost curve...");
+            await Guard(report, "curve", async () => report.Scenarios.Add(await new SyncCurveScenario(options, report, log, sandbox, driver).RunAsync(cancellationToken)));
+        }
+
         report.Duration = Stopwatch.GetElapsedTime(clock);
         if (options.OutputPath is { } path)
         {

@@ -57,6 +57,9 @@ public sealed class SandboxHost : IAsyncDisposable
     /// <summary>Raises the daily allocation so budget deferral does not kick in during a benchmark.</summary>
     public Task SetDailyLimitAsync(int limit, CancellationToken ct) => SendAsync(HttpMethod.Post, "sandbox/settings", new { dailyApiLimit = limit }, ct);
 
+    /// <summary>Switches Person Accounts in the org on or off (off: Account's describe shows none, and the sync reads no Accounts).</summary>
+    public Task SetPersonAccountsAsync(bool enabled, CancellationToken ct) => SendAsync(HttpMethod.Post, "sandbox/settings", new { personAccountsEnabled = enabled }, ct);
+
     /// <summary>Shifts the sandbox clock; records created meanwhile look that much older (negative = in the past).</summary>
     public Task SetClockOffsetAsync(int seconds, CancellationToken ct) => SendAsync(HttpMethod.Post, "sandbox/settings", new { clockOffsetSeconds = seconds }, ct);
 

@@ -114,6 +114,31 @@ public sealed class SyncDataSet
         return Stopwatch.GetElapsedTime(started);
     }
 
+    /// <summary>
+    /// Creates <paramref name="count"/> more Salesforce records that no ledger entry knows (half Contacts, half Leads,
+    /// not opted out, dated two days back like the rest): an org much larger than the ledger.
+    /// </summary>
+    public async Task<TimeSpan> SeedSalesforceOnlyAsync(SandboxHost sandbox, int count, CancellationToken ct)
+    {
+        var started = Stopwatch.GetTimestamp();
+        if (count <= 0)
+        {
+            return TimeSpan.Zero;
+        }
+
+        var run = Guid.NewGuid().ToString("N")[..6];
+        await sandbox.SetClockOffsetAsync(-2 * 24 * 3600, ct);
+        var ids = await sandbox.CreateRecordsAsync(
+            Enumerable.Range(0, count).Select(i => new SeedRecord(i % 2 == 0 ? "Contact" : "Lead", $"sfonly{i}.{run}@bench.example", false)).ToList(), ct);
+        await sandbox.SetClockOffsetAsync(0, ct);
+        if (ids.Count != count)
+        {
+            throw new InvalidOperationException($"The sandbox created {ids.Count} of {count} records.");
+        }
+
+        return Stopwatch.GetElapsedTime(started);
+    }
+
     /// <summary>Writes every ledger entry (one transaction per address) with bounded concurrency.</summary>
     public async Task<TimeSpan> SeedLedgerAsync(TableClient ledger, int concurrency, TextWriter log, CancellationToken ct)
     {

@@ -8,8 +8,8 @@
 # UNSUBSCRIBESYNC_BENCH_OWN_AZURITE=1 starts a private Azurite on free ports even when one is running
 # (a shared emulator busy with other work makes the figures noisier).
 # --full (default) rewrites docs/benchmarks.md; --smoke (tiny sizes, < 60 s) writes TestResults/benchmarks-smoke.md.
-# --only runs just the scenarios named and writes TestResults/benchmarks-only.md instead (a partial report never
-# replaces docs/benchmarks.md).
+# --only runs just the scenarios named; in docs/benchmarks.md the sections and target rows of the others are kept
+# from the previous run, marked as such.
 # --curve runs only the sync scenarios (3 and 4) and the sync's cost curve (5: full and incremental runs at 2,500,
 # 5,000, 10,000 and 20,000 entries, and 100,000 Salesforce records against 10,000 entries); the report keeps the
 # previous run's sections and target rows of the scenarios it did not run.
@@ -20,14 +20,13 @@ cd "$root"
 
 mode="--full"
 extra=()
-only=""
 while [ $# -gt 0 ]; do
   arg="$1"; shift
   case "$arg" in
     --smoke|--full) mode="$arg" ;;
     --million) extra+=(--million) ;;
     --sync-entries) extra+=(--sync-entries "${1:?--sync-entries needs a number}"); shift ;;
-    --only) only="${1:?--only needs a list such as push,sync}"; extra+=(--only "$only"); shift ;;
+    --only) extra+=(--only "${1:?--only needs a list such as push,sync}"); shift ;;
     --curve) extra+=(--curve --only sync) ;;
     -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "Unknown argument '$arg'. Usage: scripts/bench.sh [--smoke|--full] [--million] [--sync-entries N] [--curve] [--only LIST]" >&2; exit 2 ;;
@@ -109,9 +108,7 @@ if [ "$mode" = "--full" ]; then
   wait_port "$sandbox_port" "$!" "Salesforce sandbox" "$logs/sandbox.log"
   args+=(--sandbox-url "http://127.0.0.1:$sandbox_port")
 fi
-if [ -n "$only" ]; then
-  args+=(--output "$root/TestResults/benchmarks-only.md")
-elif [ "$mode" = "--full" ]; then
+if [ "$mode" = "--full" ]; then
   args+=(--output "$root/docs/benchmarks.md")
 else
   args+=(--output "$root/TestResults/benchmarks-smoke.md")

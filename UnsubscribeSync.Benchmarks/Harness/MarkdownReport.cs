@@ -41,12 +41,14 @@ public static class MarkdownReport
             ? line[(at + 4)..].Split(';')[0]
             : "an earlier run";
         var result = new StringBuilder();
+        var seenScenario = false;
         foreach (var (title, text) in now)
         {
             if (title == "Targets")
             {
-                var keptRows = Rows(before.GetValueOrDefault("Targets") ?? string.Empty).Where(r => keptTitles.Any(k => r.StartsWith($"| {k} |", StringComparison.Ordinal))).ToList();
                 var lines = text.TrimEnd().Split('\n').ToList();
+                var keptRows = Rows(before.GetValueOrDefault("Targets") ?? string.Empty)
+                    .Where(r => keptTitles.Any(k => r.StartsWith($"| {k} |", StringComparison.Ordinal)) && !lines.Contains(r)).ToList();
                 var lastRow = lines.FindLastIndex(l => l.StartsWith('|'));
                 lines.InsertRange(lastRow + 1, keptRows);
                 result.AppendLine(string.Join('\n', lines).TrimEnd()).AppendLine();
@@ -58,23 +60,37 @@ public static class MarkdownReport
                 continue;
             }
 
+            // Kept scenario sections go where their number puts them: before the first later one of this run, or, after
+            // this run's last scenario, before the first section that is not one.
+            var isScenario = title.Length > 0 && char.IsDigit(title[0]);
+            seenScenario |= isScenario;
+            foreach (var keptTitle in keptTitles.Where(k => k.Length > 0 && char.IsDigit(k[0]) && (isScenario ? string.CompareOrdinal(k, title) < 0 : seenScenario)).ToList())
+            {
+                AppendKept(result, before[keptTitle], date, "it");
+                keptTitles.Remove(keptTitle);
+            }
+
             if (title == "Micro-benchmarks" && text.Trim() == "## Micro-benchmarks" && before.TryGetValue(title, out var previousMicro))
             {
-                result.AppendLine(previousMicro.TrimEnd()).AppendLine().AppendLine(CultureInfo.InvariantCulture, $"(Kept from the report of {date}: this run did not run them.)").AppendLine();
+                AppendKept(result, previousMicro, date, "them");
                 continue;
             }
 
-            // Kept scenario sections go where their number puts them, before the first later one of this run.
-            foreach (var keptTitle in keptTitles.Where(k => string.CompareOrdinal(k, title) < 0 && char.IsDigit(title[0])).ToList())
-            {
-                result.AppendLine(before[keptTitle].TrimEnd()).AppendLine().AppendLine(CultureInfo.InvariantCulture, $"(Kept from the report of {date}: this run did not run it.)").AppendLine();
-                keptTitles.Remove(keptTitle);
-            }
 
             result.AppendLine(text.TrimEnd()).AppendLine();
         }
 
         return result.ToString().TrimEnd() + "\n";
+    }
+
+    /// <summary>A kept section, under the line that says where it is from; a section kept before already carries that line (with the older date).</summary>
+    private static void AppendKept(StringBuilder result, string section, string date, string pronoun)
+    {
+        result.AppendLine(section.TrimEnd()).AppendLine();
+        if (!section.Contains("(Kept from the report of ", StringComparison.Ordinal))
+        {
+            result.AppendLine(CultureInfo.InvariantCulture, $"(Kept from the report of {date}: this run did not run {pronoun}.)").AppendLine();
+        }
     }
 
     // "## Title" -> the section's text, heading included, in order; the text before the first heading under "".

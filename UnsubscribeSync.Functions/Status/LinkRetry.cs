@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using UnsubscribeSync.Functions.Ledger;
@@ -74,7 +75,7 @@ public sealed partial class LinkRetryService(ILedgerStore ledger, IPushQueue pus
 
     /// <summary>The Tables continuation, opaque to the caller (it carries keys, which are address hashes, not addresses).</summary>
     internal static string? Encode(string? continuation) =>
-        continuation is null ? null : Convert.ToBase64String(Encoding.UTF8.GetBytes(continuation)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        continuation is null ? null : Base64Url.EncodeToString(Encoding.UTF8.GetBytes(continuation));
 
     /// <summary>Reads a continuation this service handed out; throws <see cref="FormatException"/> for anything else.</summary>
     internal static string? Decode(string? token)
@@ -84,9 +85,7 @@ public sealed partial class LinkRetryService(ILedgerStore ledger, IPushQueue pus
             return null;
         }
 
-        var base64 = token.Replace('-', '+').Replace('_', '/');
-        base64 = base64.PadRight(base64.Length + ((4 - (base64.Length % 4)) % 4), '=');
-        var text = Encoding.UTF8.GetString(Convert.FromBase64String(base64));
+        var text = Encoding.UTF8.GetString(Base64Url.DecodeFromChars(token));
 
         // The SDK's token is "partition key" and "row key" joined by a space; anything else was not ours.
         if (text.Split(' ') is not [{ Length: > 0 }, _])

@@ -23,10 +23,13 @@ public sealed partial class LinkRetryHandler(AdminAccess access, LinkRetryServic
             return refused;
         }
 
-        if (Parse(request.Query) is not { } parsed)
+        var errors = Errors(request.Query);
+        if (errors.Count > 0)
         {
-            return Problems.Validation(Errors(request.Query), "Nothing was queued; fix the parameters named in 'errors' and send it again.");
+            return Problems.Validation(errors, "Nothing was queued; fix the parameters named in 'errors' and send it again.");
         }
+
+        var parsed = Parse(request.Query);
 
         try
         {
@@ -41,11 +44,9 @@ public sealed partial class LinkRetryHandler(AdminAccess access, LinkRetryServic
         }
     }
 
-    /// <summary>The request, or null when any parameter is unusable (<see cref="Errors"/> says which).</summary>
-    internal static LinkRetryRequest? Parse(IQueryCollection query) =>
-        Errors(query).Count > 0
-            ? null
-            : new LinkRetryRequest(
+    /// <summary>The request, from parameters <see cref="Errors"/> found usable.</summary>
+    private static LinkRetryRequest Parse(IQueryCollection query) =>
+        new(
                 Statuses(query["status"].ToString()) ?? LedgerStore.RetryableStatuses,
                 query["errorCode"].ToString() is { Length: > 0 } code ? code : null,
                 query["limit"].ToString() is { Length: > 0 } limit ? int.Parse(limit, CultureInfo.InvariantCulture) : LinkRetryRequest.DefaultLimit,

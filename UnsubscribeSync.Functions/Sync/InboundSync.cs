@@ -225,6 +225,10 @@ public sealed partial class InboundSync(
             ReadFromRecord: true,
             ReadField: field);
         var applied = await ledger.ApplyAsync(e, cancellationToken);
+
+        // The event's Id is this record's change, so "already applied" means this import did it: the storage answer was
+        // lost in transit, the SDK sent the transaction again, the copy conflicted and the ledger re-read it. Reported once.
+        var imported = applied.Decision is ConsentDecision.Applied or ConsentDecision.AlreadyApplied;
         await audit.AppendAsync(
             new AuditEntity
             {
@@ -241,14 +245,14 @@ public sealed partial class InboundSync(
                 Reason = e.Reason,
                 SalesforceId = id.Value,
                 Records = applied.LinksToPush.Count == 0 ? null : string.Join(',', applied.LinksToPush.Select(l => l.SalesforceId)),
-                Outcome = applied.Decision.ToString().ToLowerInvariant(),
+                Outcome = imported ? nameof(ConsentDecision.Applied).ToLowerInvariant() : applied.Decision.ToString().ToLowerInvariant(),
             },
             cancellationToken);
 
         context.Count(c =>
         {
             c.Linked += newLink ? 1 : 0;
-            if (applied.Decision != ConsentDecision.Applied)
+            if (!imported)
             {
                 return;
             }

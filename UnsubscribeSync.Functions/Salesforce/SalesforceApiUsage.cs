@@ -27,6 +27,15 @@ public interface ISalesforceApiUsage
 
     /// <summary>Records a reading; called for every Salesforce response.</summary>
     void Record(long used, long limit);
+
+    /// <summary>
+    /// When a successful data API answer last came without the header (a proxy that strips it, an org that does
+    /// not send it), or null: while null, the next call's answer is expected to bring a reading.
+    /// </summary>
+    DateTimeOffset? UnreportedAt { get; }
+
+    /// <summary>Records a successful data API answer that carried no usage.</summary>
+    void RecordUnreported();
 }
 
 /// <summary>Process-wide holder of the latest <see cref="ApiUsageSnapshot"/>.</summary>
@@ -36,15 +45,20 @@ public sealed partial class SalesforceApiUsage(TimeProvider timeProvider) : ISal
     public const string HeaderName = "Sforce-Limit-Info";
 
     private ApiUsageSnapshot? _latest;
+    private long _unreportedAtTicks;
 
     public ApiUsageSnapshot? Latest => Volatile.Read(ref _latest);
 
     public double? Fraction => Latest?.Fraction;
 
+    public DateTimeOffset? UnreportedAt => Volatile.Read(ref _unreportedAtTicks) is var ticks and > 0 ? new DateTimeOffset(ticks, TimeSpan.Zero) : null;
+
     public void Record(long used, long limit)
     {
         Volatile.Write(ref _latest, new ApiUsageSnapshot(used, limit, timeProvider.GetUtcNow()));
     }
+
+    public void RecordUnreported() => Volatile.Write(ref _unreportedAtTicks, timeProvider.GetUtcNow().UtcTicks);
 
     /// <summary>
     /// Parses a header value such as <c>api-usage=18/5000</c> or

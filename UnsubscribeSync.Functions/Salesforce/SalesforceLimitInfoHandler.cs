@@ -19,11 +19,21 @@ internal sealed class SalesforceLimitInfoHandler(ISalesforceApiUsage usage) : De
                 if (SalesforceApiUsage.TryParse(value, out var used, out var limit))
                 {
                     usage.Record(used, limit);
-                    break;
+                    return response;
                 }
             }
         }
 
+        // Token answers and the version list never carry usage; a data API answer that should and does not tells the
+        // budget that waiting for the next answer will not bring a reading.
+        if ((response.IsSuccessStatusCode || response.StatusCode == System.Net.HttpStatusCode.NotModified) && IsDataApi(request.RequestUri))
+        {
+            usage.RecordUnreported();
+        }
+
         return response;
     }
+
+    private static bool IsDataApi(Uri? uri) =>
+        uri is not null && uri.AbsolutePath.StartsWith("/services/data/v", StringComparison.OrdinalIgnoreCase);
 }

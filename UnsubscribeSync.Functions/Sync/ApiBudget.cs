@@ -9,8 +9,10 @@ namespace UnsubscribeSync.Functions.Sync;
 
 /// <summary>
 /// Whether the org's daily API allocation still has room for the sync, from the usage Salesforce reports
-/// on every response (<c>Sforce-Limit-Info</c>), so checking costs no call. When no response reported it
-/// lately, <see cref="RefreshUsageAsync"/> reads <c>/limits</c> once (at most once an hour for the process).
+/// on every response (<c>Sforce-Limit-Info</c>), so checking costs no call. A process without a recent reading
+/// makes its next call without one: that call's answer brings the reading, and reading <c>/limits</c> first would
+/// cost the same call. Only when answers arrive without the header does <see cref="RefreshUsageAsync"/> read
+/// <c>/limits</c> (at most once an hour for the process).
 /// </summary>
 public sealed partial class ApiBudget(ISalesforceApiUsage usage, ISalesforceClient salesforce, IOptions<SyncOptions> options, TimeProvider timeProvider, ILogger<ApiBudget> logger)
 {
@@ -21,13 +23,21 @@ public sealed partial class ApiBudget(ISalesforceApiUsage usage, ISalesforceClie
     private DateTimeOffset? _limitsReadAt;
 
     /// <summary>
-    /// Reads <c>/limits</c> when the latest usage reading is missing or stale, and feeds it to the usage every
-    /// check reads; returns true when Salesforce answered that the daily limit is reached.
+    /// Reads <c>/limits</c> when the latest usage reading is missing or stale and a recent answer came without the
+    /// header, and feeds it to the usage every check reads; returns true when Salesforce answered that the daily
+    /// limit is reached.
     /// </summary>
     public async Task<bool> RefreshUsageAsync(CancellationToken cancellationToken)
     {
         var now = timeProvider.GetUtcNow();
         if (usage.Latest is { } latest && now - latest.ObservedAt < MaxReadingAge)
+        {
+            return false;
+        }
+
+        // No answer has said it will not report usage: the next call's answer will. A reached daily limit fails that
+        // call as it would fail a /limits read, and the callers stop on it the same way.
+        if (usage.UnreportedAt is not { } unreported || now - unreported >= MaxReadingAge)
         {
             return false;
         }
@@ -164,6 +174,29 @@ public sealed class SyncBatchContext(SyncRunEntity run, ApiBudget budget) : IWri
         if (await budget.RefreshUsageAsync(cancellationToken))
         {
             StopForDailyLimit();
+        }
+    }
+
+    /// <summary>
+    /// The field check within the budget: null when the budget stops calls, or when the check's describe found the
+    /// daily limit reached (which stops the run's Salesforce work as any call's would).
+    /// </summary>
+    public async Task<OptOutFieldResolution?> ResolveFieldsAsync(IOptOutFieldResolver fields, CancellationToken cancellationToken)
+    {
+        await RefreshUsageAsync(cancellationToken);
+        if (!CanCallSalesforce())
+        {
+            return null;
+        }
+
+        try
+        {
+            return await fields.ResolveAsync(cancellationToken);
+        }
+        catch (SalesforceApiException ex) when (ex.Kind == SalesforceErrorKind.LimitExceeded)
+        {
+            StopForDailyLimit();
+            return null;
         }
     }
 

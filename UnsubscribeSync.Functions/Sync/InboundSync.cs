@@ -32,14 +32,12 @@ public sealed partial class InboundSync(
     public async Task RunAsync(SyncWorkItem item, SyncBatchContext context, CancellationToken cancellationToken)
     {
         var objectType = Enum.Parse<SalesforceObjectType>(item.ObjectType!);
-        await context.RefreshUsageAsync(cancellationToken);
-        if (!context.CanCallSalesforce())
+        if (await context.ResolveFieldsAsync(fields, cancellationToken) is not { } resolution)
         {
             context.InboundIncomplete = true;
             return;
         }
 
-        var resolution = await fields.ResolveAsync(cancellationToken);
         if (objectType == SalesforceObjectType.PersonAccount && !resolution.HasPersonAccounts)
         {
             // Not an error: the org has none (or they are switched off), which the field check reports once, not per run.

@@ -31,7 +31,11 @@ public sealed class OutboundSync(
         var carryLinks = new List<LinkRef>(item.Links ?? []);
         var carryKeys = new List<string>(item.Keys ?? []);
         var scanRows = nightlyOptions.Value.OutboxScanRows;
-        var resolution = await ResolutionAsync(context, cancellationToken);
+
+        // The field check (cached, so this rarely costs a call): the field in force on each object, so the scan also finds
+        // links confirmed on another field, and whether the org has Person Accounts. Without the budget to ask, the scan
+        // finds what it always did.
+        var resolution = await context.ResolveFieldsAsync(fields, cancellationToken);
         var inForce = resolution is null ? null : new FieldsInForce(resolution.Contact.FieldName, resolution.Lead.FieldName, resolution.PersonAccount?.FieldName);
         var slice = await ledger.ScanOutboxAsync(item.Continuation, Math.Min(scanRows, 1000), Math.Max(1, scanRows / 1000), inForce, cancellationToken);
 
@@ -100,17 +104,6 @@ public sealed class OutboundSync(
         }
     }
 
-    /// <summary>
-    /// The field check (cached, so this rarely costs a call): the field in force on each object, so the scan also finds
-    /// links confirmed on another field, and whether the org has Person Accounts. Without the budget to ask, the scan
-    /// finds what it always did.
-    /// </summary>
-    private async Task<OptOutFieldResolution?> ResolutionAsync(SyncBatchContext context, CancellationToken cancellationToken)
-    {
-        await context.RefreshUsageAsync(cancellationToken);
-        return context.CanCallSalesforce() ? await fields.ResolveAsync(cancellationToken) : null;
-    }
-
     /// <summary>Writes up to 200 links. An incremental run reads their values first; a full run's inbound pass has already seen them.</summary>
     public async Task WriteAsync(SyncWorkItem item, SyncBatchContext context, CancellationToken cancellationToken)
     {
@@ -146,14 +139,12 @@ public sealed class OutboundSync(
             return;
         }
 
-        await context.RefreshUsageAsync(cancellationToken);
-        if (!context.CanCallSalesforce())
+        if (await context.ResolveFieldsAsync(fields, cancellationToken) is not { } resolution)
         {
             context.Count(c => c.AwaitingId += states.Count);
             return;
         }
 
-        var resolution = await fields.ResolveAsync(cancellationToken);
         var found = new HashSet<string>(StringComparer.Ordinal);
         var toWrite = new List<RecordLinkEntity>();
         SalesforceObjectType[] objectTypes = resolution.HasPersonAccounts

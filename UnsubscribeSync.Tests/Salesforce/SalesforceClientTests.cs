@@ -294,6 +294,27 @@ public class SalesforceClientTests
         Assert.Equal(10018, usage.Latest!.Used);
         Assert.Equal(100000, usage.Latest.Limit);
         Assert.Equal(0.10018, usage.Fraction!.Value, 5);
+        Assert.Null(usage.UnreportedAt);
+    }
+
+    [Fact]
+    public async Task UpdateRecordAsync_AnswerWithoutLimitInfo_MarksUsageUnreportedButNotForTheToken()
+    {
+        // Arrange: the stub's token answer carries no header either, as Salesforce's does not.
+        var handler = SalesforceTestHost.Salesforce((_, _) => StubHttpMessageHandler.NoContent());
+        using var services = SalesforceTestHost.Build(handler);
+        var client = services.GetRequiredService<ISalesforceClient>();
+        var usage = services.GetRequiredService<ISalesforceApiUsage>();
+        await services.GetRequiredService<ISalesforceTokenProvider>().GetTokenAsync(Ct);
+        var afterToken = usage.UnreportedAt;
+
+        // Act
+        await client.UpdateRecordAsync(Contact, OptOut, Ct);
+
+        // Assert
+        Assert.Null(afterToken);
+        Assert.NotNull(usage.UnreportedAt);
+        Assert.Null(usage.Latest);
     }
 
     #endregion

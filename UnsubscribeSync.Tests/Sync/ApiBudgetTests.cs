@@ -36,9 +36,24 @@ public sealed class ApiBudgetTests
         RecordLinkEntity.Create("key", SalesforceId.Parse("003000000000001"), desiredOptOut: true, "event", "evt-1", _time.GetUtcNow() - age);
 
     [Fact]
-    public async Task RefreshUsageAsync_NoReadingYet_ReadsLimitsOnceAndStopsAboveShare()
+    public async Task RefreshUsageAsync_NoAnswerYet_CallsNothingAndLetsTheFirstCallBringTheReading()
     {
         // Arrange
+        var context = Context(Budget());
+
+        // Act
+        await context.RefreshUsageAsync(Ct);
+
+        // Assert: reading /limits would cost the call the first query or write spends anyway.
+        await _salesforce.DidNotReceive().GetLimitsAsync(Arg.Any<CancellationToken>());
+        Assert.True(context.CanCallSalesforce());
+    }
+
+    [Fact]
+    public async Task RefreshUsageAsync_AnswersCameWithoutTheHeader_ReadsLimitsOnceAndStopsAboveShare()
+    {
+        // Arrange
+        _usage.RecordUnreported();
         var budget = Budget();
         var context = Context(budget);
 
@@ -54,11 +69,12 @@ public sealed class ApiBudgetTests
     }
 
     [Fact]
-    public async Task RefreshUsageAsync_ReadingStale_ReadsLimitsAgain()
+    public async Task RefreshUsageAsync_ReadingStaleAndLaterAnswerUnreported_ReadsLimitsAgain()
     {
         // Arrange
         _usage.Record(10, 1000);
         _time.Advance(TimeSpan.FromHours(2));
+        _usage.RecordUnreported();
 
         // Act
         await Context(Budget()).RefreshUsageAsync(Ct);
@@ -66,6 +82,37 @@ public sealed class ApiBudgetTests
         // Assert
         await _salesforce.Received(1).GetLimitsAsync(Arg.Any<CancellationToken>());
         Assert.Equal(900L, _usage.Latest!.Used);
+    }
+
+    [Fact]
+    public async Task RefreshUsageAsync_UnreportedAnswerOlderThanAnHour_CallsNothing()
+    {
+        // Arrange
+        _usage.RecordUnreported();
+        _time.Advance(TimeSpan.FromHours(2));
+
+        // Act
+        await Context(Budget()).RefreshUsageAsync(Ct);
+
+        // Assert
+        await _salesforce.DidNotReceive().GetLimitsAsync(Arg.Any<CancellationToken>());
+    }
+
+    [Fact]
+    public async Task ResolveFieldsAsync_DescribeFindsDailyLimitReached_StopsTheRunAndReturnsNull()
+    {
+        // Arrange
+        var fields = Substitute.For<IOptOutFieldResolver>();
+        fields.ResolveAsync(Arg.Any<CancellationToken>())
+            .Returns(Task.FromException<OptOutFieldResolution>(new SalesforceApiException("TotalRequests Limit exceeded.", SalesforceErrorKind.LimitExceeded, System.Net.HttpStatusCode.Forbidden)));
+        var context = Context(Budget(TimeSpan.FromHours(24)));
+
+        // Act
+        var resolution = await context.ResolveFieldsAsync(fields, Ct);
+
+        // Assert: stopped for the limit, so even an overdue opt-out waits.
+        Assert.Null(resolution);
+        Assert.False(context.CanCallSalesforce(OptOut(TimeSpan.FromHours(25))));
     }
 
     [Fact]

@@ -108,6 +108,43 @@ public sealed class AuditChainTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TryAppendAsync_EntriesArriveWhileAnAppendIsInFlight_ChainedTogetherInOneAppendPerBlob()
+    {
+        // Arrange: the first append is held in flight until 49 more entries are waiting behind it; blobs take 30 lines.
+        using var gate = new HeldAppend();
+        var blobs = new BlobServiceClient(_storage.ConnectionString, gate.Options());
+        var storage = new AuditChainStorage(blobs.GetBlobContainerClient("chain-" + _suffix), _chainStorage.Pending);
+        var writer = new AuditChain(
+            storage, Microsoft.Extensions.Options.Options.Create(new AuditChainOptions { MaxLinesPerBlob = 30, MaxAppendAttempts = 1000 }), NullLogger<AuditChain>.Instance);
+        var entries = Enumerable.Range(0, 50).Select(i => Entry($"grouped-{i}", i)).ToList();
+        foreach (var entry in entries)
+        {
+            await writer.MarkPendingAsync(entry, Ct);
+        }
+
+        // Act: the first goes out alone; the rest queue behind it (each call queues its line before it first awaits).
+        var first = writer.TryAppendAsync(entries[0], Ct);
+        await gate.InFlight.WaitAsync(Ct);
+        var rest = entries.Skip(1).Select(e => writer.TryAppendAsync(e, Ct)).ToList();
+        gate.Release();
+        await Task.WhenAll([first, .. rest]);
+        var result = await Verifier.VerifyAsync(Day, Ct);
+
+        // Assert: 50 lines chained in order of arrival in three appends (1, then 29 to fill the blob, then 20 in the next).
+        Assert.Null(result.Break);
+        Assert.Equal((50, 2), (result.Lines, result.Blobs));
+        Assert.Equal(3, gate.Appends);
+        var lines = new List<string>();
+        foreach (var (_, name) in await _chainStorage.SegmentsAsync(Day, Ct))
+        {
+            lines.AddRange(await LinesAsync(name));
+        }
+
+        Assert.Equal(entries.Select(e => AuditChainFormat.IdOf(e.PartitionKey, e.RowKey)), lines.Select(l => AuditChainFormat.Parse(Encoding.UTF8.GetBytes(l))!.EntryId));
+        Assert.Empty(await _chainStorage.Pending.QueryAsync<TableEntity>(cancellationToken: Ct).ToListAsync(Ct));
+    }
+
+    [Fact]
     public async Task VerifyAsync_FirstLineOfDay_ChainsToDocumentedGenesis()
     {
         // Arrange
@@ -291,5 +328,45 @@ public sealed class AuditChainTests : IAsyncLifetime
         public Task TryAppendAsync(AuditEntity entry, CancellationToken cancellationToken) => Task.CompletedTask;
 
         public Task<int> RepairAsync(DateOnly day, CancellationToken cancellationToken) => inner.RepairAsync(day, cancellationToken);
+    }
+
+    /// <summary>Holds the first append-block request until released, and counts every append sent.</summary>
+    private sealed class HeldAppend : Azure.Core.Pipeline.HttpPipelinePolicy, IDisposable
+    {
+        private readonly SemaphoreSlim _released = new(0);
+        private int _appends;
+
+        public SemaphoreSlim InFlight { get; } = new(0);
+
+        public int Appends => Volatile.Read(ref _appends);
+
+        public BlobClientOptions Options()
+        {
+            var options = new BlobClientOptions();
+            options.AddPolicy(this, Azure.Core.HttpPipelinePosition.PerCall);
+            return options;
+        }
+
+        public void Release() => _released.Release();
+
+        public override void Process(Azure.Core.HttpMessage message, ReadOnlyMemory<Azure.Core.Pipeline.HttpPipelinePolicy> pipeline) =>
+            ProcessAsync(message, pipeline).AsTask().GetAwaiter().GetResult();
+
+        public override async ValueTask ProcessAsync(Azure.Core.HttpMessage message, ReadOnlyMemory<Azure.Core.Pipeline.HttpPipelinePolicy> pipeline)
+        {
+            if (message.Request.Uri.Query.Contains("comp=appendblock", StringComparison.Ordinal) && Interlocked.Increment(ref _appends) == 1)
+            {
+                InFlight.Release();
+                await _released.WaitAsync(message.CancellationToken);
+            }
+
+            await ProcessNextAsync(message, pipeline);
+        }
+
+        public void Dispose()
+        {
+            _released.Dispose();
+            InFlight.Dispose();
+        }
     }
 }

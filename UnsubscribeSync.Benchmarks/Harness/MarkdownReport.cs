@@ -11,6 +11,8 @@ namespace UnsubscribeSync.Benchmarks.Harness;
 public static class MarkdownReport
 {
     public const string NotesStart = "<!-- analysis: kept across runs -->";
+
+    private const string MissedPrefix = "Targets missed: ";
     public const string NotesEnd = "<!-- /analysis -->";
 
     public static void Write(BenchReport report, string path)
@@ -51,6 +53,19 @@ public static class MarkdownReport
                     .Where(r => keptTitles.Any(k => r.StartsWith($"| {k} |", StringComparison.Ordinal)) && !lines.Contains(r)).ToList();
                 var lastRow = lines.FindLastIndex(l => l.StartsWith('|'));
                 lines.InsertRange(lastRow + 1, keptRows);
+
+                // The summary names every missed target in the table, the kept rows' too: a partial run does not meet them.
+                var summary = lines.FindIndex(l => l.StartsWith(MissedPrefix, StringComparison.Ordinal));
+                if (summary >= 0)
+                {
+                    var missed = Rows(string.Join('\n', lines)).Where(r => r.TrimEnd().EndsWith("| **no** |", StringComparison.Ordinal))
+                        .Select(r => r.Split('|', StringSplitOptions.TrimEntries))
+                        .Select(cells => $"{cells[1]}: {cells[2]}")
+                        .ToList();
+                    var rest = lines[summary][(lines[summary].IndexOf(". Not measured yet:", StringComparison.Ordinal) + 2)..];
+                    lines[summary] = $"{MissedPrefix}{(missed.Count == 0 ? "none" : string.Join("; ", missed))}. {rest}";
+                }
+
                 result.AppendLine(string.Join('\n', lines).TrimEnd()).AppendLine();
                 if (keptRows.Count > 0)
                 {
@@ -184,7 +199,7 @@ public static class MarkdownReport
         md.AppendLine();
         var missed = report.Scenarios.SelectMany(s => s.Figures.Where(f => f.Met == false).Select(f => $"{s.Title}: {f.Name}")).ToList();
         var pending = report.Scenarios.Where(s => s.Status == ScenarioStatus.NotMeasuredYet).Select(s => s.Title).ToList();
-        md.Append(CultureInfo.InvariantCulture, $"Targets missed: {(missed.Count == 0 ? "none" : string.Join("; ", missed))}. ")
+        md.Append(CultureInfo.InvariantCulture, $"{MissedPrefix}{(missed.Count == 0 ? "none" : string.Join("; ", missed))}. ")
             .AppendLine(CultureInfo.InvariantCulture, $"Not measured yet: {(pending.Count == 0 ? "none" : string.Join("; ", pending))}.").AppendLine();
 
         md.AppendLine("## Analysis").AppendLine();

@@ -55,10 +55,14 @@ internal sealed class StatusApp : IAsyncDisposable
             await storage.Bootstrap.EnsureCreatedAsync(Ct);
         }
 
+        // The counter sits per call, above the SDK's retries, so a retried request still counts once. Against Azurite the
+        // SDK retries as it does in Azure (a loaded 2-core machine once stalled one answer past a 5-second timeout); against
+        // the unreachable endpoint a test wants the failure at once.
         var counter = new RequestCounter();
-        var tableOptions = new TableClientOptions { Retry = { MaxRetries = 0, NetworkTimeout = TimeSpan.FromSeconds(5) } };
+        var (retries, timeout) = connectionString is null ? (3, TimeSpan.FromSeconds(30)) : (0, TimeSpan.FromSeconds(5));
+        var tableOptions = new TableClientOptions { Retry = { MaxRetries = retries, NetworkTimeout = timeout } };
         tableOptions.AddPolicy(counter, HttpPipelinePosition.PerCall);
-        var queueOptions = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64, Retry = { MaxRetries = 0, NetworkTimeout = TimeSpan.FromSeconds(5) } };
+        var queueOptions = new QueueClientOptions { MessageEncoding = QueueMessageEncoding.Base64, Retry = { MaxRetries = retries, NetworkTimeout = timeout } };
         queueOptions.AddPolicy(counter, HttpPipelinePosition.PerCall);
         var clients = new StorageClients(new TableServiceClient(storage.ConnectionString, tableOptions), new QueueServiceClient(storage.ConnectionString, queueOptions));
 

@@ -11,9 +11,9 @@ namespace UnsubscribeSync.Benchmarks.Harness;
 public static class MarkdownReport
 {
     public const string NotesStart = "<!-- analysis: kept across runs -->";
+    public const string NotesEnd = "<!-- /analysis -->";
 
     private const string MissedPrefix = "Targets missed: ";
-    public const string NotesEnd = "<!-- /analysis -->";
 
     public static void Write(BenchReport report, string path)
     {

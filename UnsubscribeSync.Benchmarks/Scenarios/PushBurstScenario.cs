@@ -150,14 +150,14 @@ public static class PushBurstScenario
         }
     }
 
-    /// <summary>
-    /// The host's queue listener for one instance: fetch a batch, run each message, fetch again once few enough are still
-    /// running, delete each message when its function returns. Returns how many were processed.
-    /// </summary>
     // Far above one message's run time (seconds), short enough that a message leased by a lost receive comes back in the run.
     private static readonly TimeSpan Lease = TimeSpan.FromMinutes(2);
     private static readonly TimeSpan MaxDrain = TimeSpan.FromMinutes(30);
 
+    /// <summary>
+    /// The host's queue listener for one instance: fetch a batch, run each message, fetch again once few enough are still
+    /// running, delete each message when its function returns. Returns how many were processed and whether it waited for a lost receive's lease.
+    /// </summary>
     private static async Task<(int Processed, bool WaitedForRedelivery)> DrainAsync(
         QueueClient queue, PushToSalesforce function, int count, Latencies latencies, long clock, System.Collections.Concurrent.ConcurrentDictionary<string, int> failures, CancellationToken ct)
     {

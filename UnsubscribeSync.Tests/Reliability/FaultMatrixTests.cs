@@ -95,7 +95,7 @@ public sealed class FaultMatrixTests(SalesforceSandboxFixture sandbox) : IClassF
         yield return new Scenario("Two nightly ticks at once (repair run)") { TwoTicks = true };
 
         // The sync rows: push meets the daily limit, so every opt-out is owed and the nightly run, under the fault, writes them all.
-        var refused = new SyncCommitFault(SyncCommitFaultKind.Refused);
+        var refused = SyncCommitFault(TransactionFaultKind.Refused);
         yield return new Scenario("Storage unavailable during a sync batch (every 2nd batch's result commit refused)")
         {
             Configure = refused.Install,
@@ -103,7 +103,7 @@ public sealed class FaultMatrixTests(SalesforceSandboxFixture sandbox) : IClassF
             BeforeRepair = RestoreDailyLimitAsync,
             Repair = h => RunNightlyThroughHostAsync(h, refused),
         };
-        var answerLost = new SyncCommitFault(SyncCommitFaultKind.AnswerLost);
+        var answerLost = SyncCommitFault(TransactionFaultKind.AnswerLost);
         yield return new Scenario("Crash between a sync batch's commit and its children's enqueue (every 2nd commit's answer lost)")
         {
             Configure = answerLost.Install,
@@ -126,7 +126,7 @@ public sealed class FaultMatrixTests(SalesforceSandboxFixture sandbox) : IClassF
         h.Sandbox.Control.UpdateSettingsAsync(new SandboxSettingsUpdate { DailyApiLimit = 50_000_000, ApiUsage = 0 }, Ct);
 
     /// <summary>A tick, then the batch queue delivered as the host does (retries, poison queue, RecordSyncBatchFailure) with the fault on.</summary>
-    private static async Task RunNightlyThroughHostAsync(SyncHarness h, SyncCommitFault fault)
+    private static async Task RunNightlyThroughHostAsync(SyncHarness h, TableTransactionFault fault)
     {
         await h.TickAsync();
         var host = new QueueHostEmulator(h.Storage.Clients.Queues);
@@ -494,79 +494,13 @@ public sealed class FaultMatrixTests(SalesforceSandboxFixture sandbox) : IClassF
         }
     }
 
-    private enum SyncCommitFaultKind
-    {
-        /// <summary>Storage refuses the request (503) before it is carried out.</summary>
-        Refused,
-
-        /// <summary>Storage carries the request out, then the worker loses the answer (it crashes, or the connection drops).</summary>
-        AnswerLost,
-    }
-
     /// <summary>
     /// Faults every 2nd entity-group transaction on the SyncRuns table (a batch recording its result and planning its
-    /// children) while <see cref="On"/>, through an Azure SDK pipeline policy on the app's own storage clients.
+    /// children) while on.
     /// </summary>
-    private sealed class SyncCommitFault(SyncCommitFaultKind kind)
+    private static TableTransactionFault SyncCommitFault(TransactionFaultKind kind)
     {
-        private int _commits;
-        private int _injected;
-
-        public volatile bool On;
-
-        public int Injected => Volatile.Read(ref _injected);
-
-        public void Install(IServiceCollection services) => services.AddSingleton(sp =>
-        {
-            var connection = TestStorage.DefaultConnectionString;
-            var runsTable = sp.GetRequiredService<IOptions<StorageOptions>>().Value.SyncRunsTable;
-            var tableOptions = new Azure.Data.Tables.TableClientOptions();
-            tableOptions.Retry.MaxRetries = 2;
-            tableOptions.Retry.NetworkTimeout = TimeSpan.FromSeconds(10);
-            tableOptions.AddPolicy(new Policy(this, runsTable), Azure.Core.HttpPipelinePosition.PerCall);
-            var queueOptions = new Azure.Storage.Queues.QueueClientOptions { MessageEncoding = Azure.Storage.Queues.QueueMessageEncoding.Base64 };
-            return new StorageClients(new Azure.Data.Tables.TableServiceClient(connection, tableOptions), new Azure.Storage.Queues.QueueServiceClient(connection, queueOptions));
-        });
-
-        private bool ShouldFault(Azure.Core.HttpMessage message, string runsTable)
-        {
-            if (!On || message.Request.Method != Azure.Core.RequestMethod.Post || !message.Request.Uri.Path.EndsWith("$batch", StringComparison.Ordinal))
-            {
-                return false;
-            }
-
-            using var body = new MemoryStream();
-            message.Request.Content?.WriteTo(body, message.CancellationToken);
-            if (!Encoding.UTF8.GetString(body.ToArray()).Contains(runsTable, StringComparison.Ordinal) || Interlocked.Increment(ref _commits) % 2 != 0)
-            {
-                return false;
-            }
-
-            Interlocked.Increment(ref _injected);
-            return true;
-        }
-
-        private sealed class Policy(SyncCommitFault fault, string runsTable) : Azure.Core.Pipeline.HttpPipelinePolicy
-        {
-            public override void Process(Azure.Core.HttpMessage message, ReadOnlyMemory<Azure.Core.Pipeline.HttpPipelinePolicy> pipeline) =>
-                ProcessAsync(message, pipeline).AsTask().GetAwaiter().GetResult();
-
-            public override async ValueTask ProcessAsync(Azure.Core.HttpMessage message, ReadOnlyMemory<Azure.Core.Pipeline.HttpPipelinePolicy> pipeline)
-            {
-                var fire = fault.ShouldFault(message, runsTable);
-                if (fire && fault.Kind == SyncCommitFaultKind.Refused)
-                {
-                    throw new Azure.RequestFailedException(503, "The test's storage outage: the transaction was not carried out.");
-                }
-
-                await ProcessNextAsync(message, pipeline);
-                if (fire)
-                {
-                    throw new Azure.RequestFailedException(0, "The test's crash: the transaction was carried out but its answer was lost.");
-                }
-            }
-        }
-
-        private SyncCommitFaultKind Kind => kind;
+        var commits = 0;
+        return new TableTransactionFault(o => o.SyncRunsTable, _ => Interlocked.Increment(ref commits) % 2 == 0, kind, Azure.Core.HttpPipelinePosition.PerCall);
     }
 }

@@ -14,6 +14,7 @@ public static class MarkdownReport
     public const string NotesEnd = "<!-- /analysis -->";
 
     private const string MissedPrefix = "Targets missed: ";
+    private const string PendingPrefix = "Not measured yet: ";
 
     public static void Write(BenchReport report, string path)
     {
@@ -58,12 +59,12 @@ public static class MarkdownReport
                 var summary = lines.FindIndex(l => l.StartsWith(MissedPrefix, StringComparison.Ordinal));
                 if (summary >= 0)
                 {
-                    var missed = Rows(string.Join('\n', lines)).Where(r => r.TrimEnd().EndsWith("| **no** |", StringComparison.Ordinal))
+                    var missed = Rows(string.Join('\n', lines)).Where(r => r.TrimEnd().EndsWith($"| {Met(false)} |", StringComparison.Ordinal))
                         .Select(r => r.Split('|', StringSplitOptions.TrimEntries))
                         .Select(cells => $"{cells[1]}: {cells[2]}")
                         .ToList();
-                    var rest = lines[summary][(lines[summary].IndexOf(". Not measured yet:", StringComparison.Ordinal) + 2)..];
-                    lines[summary] = $"{MissedPrefix}{(missed.Count == 0 ? "none" : string.Join("; ", missed))}. {rest}";
+                    var pending = lines[summary].IndexOf(PendingPrefix, StringComparison.Ordinal) is var from and >= 0 ? lines[summary][from..] : string.Empty;
+                    lines[summary] = MissedLine(missed) + pending;
                 }
 
                 result.AppendLine(string.Join('\n', lines).TrimEnd()).AppendLine();
@@ -91,12 +92,13 @@ public static class MarkdownReport
                 continue;
             }
 
-
             result.AppendLine(text.TrimEnd()).AppendLine();
         }
 
         return result.ToString().TrimEnd() + "\n";
     }
+
+    private static string MissedLine(IReadOnlyList<string> missed) => $"{MissedPrefix}{(missed.Count == 0 ? "none" : string.Join("; ", missed))}. ";
 
     /// <summary>A kept section, under the line that says where it is from; a section kept before already carries that line (with the older date).</summary>
     private static void AppendKept(StringBuilder result, string section, string date, string pronoun)
@@ -199,8 +201,8 @@ public static class MarkdownReport
         md.AppendLine();
         var missed = report.Scenarios.SelectMany(s => s.Figures.Where(f => f.Met == false).Select(f => $"{s.Title}: {f.Name}")).ToList();
         var pending = report.Scenarios.Where(s => s.Status == ScenarioStatus.NotMeasuredYet).Select(s => s.Title).ToList();
-        md.Append(CultureInfo.InvariantCulture, $"{MissedPrefix}{(missed.Count == 0 ? "none" : string.Join("; ", missed))}. ")
-            .AppendLine(CultureInfo.InvariantCulture, $"Not measured yet: {(pending.Count == 0 ? "none" : string.Join("; ", pending))}.").AppendLine();
+        md.Append(MissedLine(missed))
+            .AppendLine(CultureInfo.InvariantCulture, $"{PendingPrefix}{(pending.Count == 0 ? "none" : string.Join("; ", pending))}.").AppendLine();
 
         md.AppendLine("## Analysis").AppendLine();
         md.AppendLine(NotesStart);

@@ -164,7 +164,7 @@ public static class PushBurstScenario
         var running = 0;
         var processed = 0;
         var failed = 0;
-        var redeliveryWaits = 0;
+        var waitedForRedelivery = false;
         using var finished = new SemaphoreSlim(0);
         var tasks = new List<Task>();
         while (Volatile.Read(ref processed) + Volatile.Read(ref failed) < count)
@@ -184,7 +184,7 @@ public static class PushBurstScenario
                     // retried it) leased them to no one. The host gets them back when the lease ends, and so does this.
                     if ((await queue.GetPropertiesAsync(ct)).Value.ApproximateMessagesCount > 0 && Stopwatch.GetElapsedTime(clock) < MaxDrain)
                     {
-                        Interlocked.Increment(ref redeliveryWaits);
+                        waitedForRedelivery = true;
                         await Task.Delay(TimeSpan.FromSeconds(5), ct);
                         continue;
                     }
@@ -226,7 +226,7 @@ public static class PushBurstScenario
         }
 
         await Task.WhenAll(tasks);
-        return (processed, redeliveryWaits > 0);
+        return (processed, waitedForRedelivery);
     }
 
     private static async Task<(List<ConsentEvent> Events, IReadOnlyList<string> Ids)> QueueAsync(BenchApp app, SandboxHost sandbox, string name, int count, CancellationToken ct)
